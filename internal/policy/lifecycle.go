@@ -1,0 +1,264 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The rules below follow "Lifecycle policy properties in Amazon ECR":
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
+// and the policy template in "Examples of lifecycle policies in Amazon ECR":
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+
+// LifecyclePolicy is the JSON document PutLifecyclePolicy takes.
+type LifecyclePolicy struct {
+	Rules []LifecycleRule `json:"rules"`
+}
+
+// LifecycleRule is one rule of a lifecycle policy.
+type LifecycleRule struct {
+	RulePriority int             `json:"rulePriority"`
+	Description  string          `json:"description,omitempty"`
+	Selection    LifecycleSelect `json:"selection"`
+	Action       LifecycleAction `json:"action"`
+}
+
+// LifecycleSelect is a rule's selection.
+type LifecycleSelect struct {
+	TagStatus      string   `json:"tagStatus"`
+	TagPatternList []string `json:"tagPatternList,omitempty"`
+	TagPrefixList  []string `json:"tagPrefixList,omitempty"`
+	StorageClass   string   `json:"storageClass,omitempty"`
+	CountType      string   `json:"countType"`
+	CountUnit      string   `json:"countUnit,omitempty"`
+	CountNumber    int      `json:"countNumber"`
+}
+
+// LifecycleAction is a rule's action.
+type LifecycleAction struct {
+	Type               string `json:"type"`
+	TargetStorageClass string `json:"targetStorageClass,omitempty"`
+}
+
+// ProtectCountNumber is the count a protection rule keeps: a tagged rule
+// selects the protected images, and since "an image that matches the tagging
+// requirements of a rule cannot be expired by a rule with a lower priority",
+// the keep-last-N rule never expires them. The rule itself expires only past
+// this many images per pattern.
+const ProtectCountNumber = 9999
+
+// LifecycleParams are the inputs of the generated policy.
+type LifecycleParams struct {
+	MaxImageCount     int      // keep the last N images (tagStatus any, evaluated last)
+	UntaggedImageDays int      // expire untagged images older than N days
+	ProtectedTags     []string // wildcard tag patterns never expired by the keep-last-N rule
+}
+
+// GenerateLifecyclePolicy builds the action's lifecycle policy: the untagged
+// rule first, one protection rule per protected pattern (patterns in one
+// tagPatternList are ANDed by ECR, so each gets its own rule), and the
+// tagStatus any rule last, as ECR requires.
+func GenerateLifecyclePolicy(p LifecycleParams) (string, error) {
+	if p.MaxImageCount < 1 {
+		return "", fmt.Errorf("max_image_count must be at least 1, got %d", p.MaxImageCount)
+	}
+	if p.UntaggedImageDays < 1 {
+		return "", fmt.Errorf("untagged_image_days must be at least 1, got %d", p.UntaggedImageDays)
+	}
+	var doc LifecyclePolicy
+	prio := 1
+	doc.Rules = append(doc.Rules, LifecycleRule{
+		RulePriority: prio,
+		Description:  fmt.Sprintf("Expire untagged images older than %d days", p.UntaggedImageDays),
+		Selection:    LifecycleSelect{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: p.UntaggedImageDays},
+		Action:       LifecycleAction{Type: "expire"},
+	})
+	for _, pattern := range p.ProtectedTags {
+		prio++
+		doc.Rules = append(doc.Rules, LifecycleRule{
+			RulePriority: prio,
+			Description:  fmt.Sprintf("Protect images tagged %s from the keep-last rule", pattern),
+			Selection:    LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{pattern}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber},
+			Action:       LifecycleAction{Type: "expire"},
+		})
+	}
+	prio++
+	doc.Rules = append(doc.Rules, LifecycleRule{
+		RulePriority: prio,
+		Description:  fmt.Sprintf("Keep the last %d images", p.MaxImageCount),
+		Selection:    LifecycleSelect{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: p.MaxImageCount},
+		Action:       LifecycleAction{Type: "expire"},
+	})
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return "", fmt.Errorf("encoding lifecycle policy: %w", err)
+	}
+	if err := ValidateLifecyclePolicy(string(out)); err != nil {
+		return "", err
+	}
+	return string(out), nil
+}
+
+// ValidationError lists every problem found in a document.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string { return strings.Join(e.Problems, "; ") }
+
+// ValidateLifecyclePolicy checks a lifecycle policy text against ECR's rules
+// and reports every problem found, not only the first.
+func ValidateLifecyclePolicy(doc string) error {
+	var raw struct {
+		Rules []json.RawMessage `json:"rules"`
+	}
+	dec := json.NewDecoder(strings.NewReader(doc))
+	if err := dec.Decode(&raw); err != nil {
+		return &ValidationError{Problems: []string{"not valid JSON: " + err.Error()}}
+	}
+	if dec.More() {
+		return &ValidationError{Problems: []string{"trailing data after the JSON document"}}
+	}
+	if len(doc) > 30720 {
+		// PutLifecyclePolicy: lifecyclePolicyText length 100 to 30720.
+		return &ValidationError{Problems: []string{fmt.Sprintf("policy is %d characters; ECR accepts at most 30720", len(doc))}}
+	}
+	if len(raw.Rules) == 0 {
+		return &ValidationError{Problems: []string{`"rules" must be a non-empty array`}}
+	}
+	var problems []string
+	seen := map[int]int{}
+	anyPrio, maxPrio, anyCount := 0, 0, 0
+	for i, r := range raw.Rules {
+		where := fmt.Sprintf("rules[%d]", i)
+		var rule LifecycleRule
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&rule); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", where, err))
+			continue
+		}
+		if rule.RulePriority < 1 {
+			problems = append(problems, fmt.Sprintf("%s: rulePriority must be an integer of at least 1", where))
+		} else if j, dup := seen[rule.RulePriority]; dup {
+			problems = append(problems, fmt.Sprintf("%s: rulePriority %d is already used by rules[%d]; priorities must be unique", where, rule.RulePriority, j))
+		} else {
+			seen[rule.RulePriority] = i
+		}
+		if rule.RulePriority > maxPrio {
+			maxPrio = rule.RulePriority
+		}
+		s := rule.Selection
+		switch s.TagStatus {
+		case "any":
+			anyCount++
+			anyPrio = rule.RulePriority
+			if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: tagStatus any takes no tagPatternList or tagPrefixList", where))
+			}
+		case "untagged":
+			if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: tagStatus untagged must omit tagPatternList and tagPrefixList", where))
+			}
+		case "tagged":
+			switch {
+			case len(s.TagPatternList) == 0 && len(s.TagPrefixList) == 0:
+				problems = append(problems, fmt.Sprintf("%s: tagStatus tagged needs tagPatternList or tagPrefixList", where))
+			case len(s.TagPatternList) > 0 && len(s.TagPrefixList) > 0:
+				problems = append(problems, fmt.Sprintf("%s: give tagPatternList or tagPrefixList, not both", where))
+			}
+			for _, p := range s.TagPatternList {
+				if p == "" {
+					problems = append(problems, fmt.Sprintf("%s: empty tag pattern", where))
+				} else if n := strings.Count(p, "*"); n > 4 {
+					problems = append(problems, fmt.Sprintf("%s: tag pattern %q has %d wildcards; ECR allows at most 4", where, p, n))
+				}
+			}
+			for _, p := range s.TagPrefixList {
+				if p == "" {
+					problems = append(problems, fmt.Sprintf("%s: empty tag prefix", where))
+				}
+			}
+		default:
+			problems = append(problems, fmt.Sprintf("%s: tagStatus must be tagged, untagged or any, got %q", where, s.TagStatus))
+		}
+		switch s.StorageClass {
+		case "", "standard", "archive":
+		default:
+			problems = append(problems, fmt.Sprintf("%s: storageClass must be standard or archive, got %q", where, s.StorageClass))
+		}
+		switch s.CountType {
+		case "imageCountMoreThan":
+			if s.CountUnit != "" {
+				problems = append(problems, fmt.Sprintf("%s: countType imageCountMoreThan takes no countUnit", where))
+			}
+		case "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned":
+			if s.CountUnit != "days" {
+				problems = append(problems, fmt.Sprintf("%s: countType %s needs countUnit \"days\"", where, s.CountType))
+			}
+		default:
+			problems = append(problems, fmt.Sprintf("%s: countType must be imageCountMoreThan or sinceImagePushed, got %q", where, s.CountType))
+		}
+		if s.CountNumber < 1 {
+			problems = append(problems, fmt.Sprintf("%s: countNumber must be an integer of at least 1, got %d", where, s.CountNumber))
+		}
+		switch rule.Action.Type {
+		case "expire":
+			if rule.Action.TargetStorageClass != "" {
+				problems = append(problems, fmt.Sprintf("%s: action expire takes no targetStorageClass", where))
+			}
+		case "transition":
+			if rule.Action.TargetStorageClass != "archive" {
+				problems = append(problems, fmt.Sprintf("%s: action transition needs targetStorageClass \"archive\"", where))
+			}
+		default:
+			problems = append(problems, fmt.Sprintf("%s: action type must be expire (or transition), got %q", where, rule.Action.Type))
+		}
+	}
+	if anyCount > 1 {
+		problems = append(problems, "only one rule may have tagStatus any")
+	}
+	if anyCount == 1 && anyPrio != maxPrio {
+		problems = append(problems, fmt.Sprintf("the tagStatus any rule has rulePriority %d but must have the highest (%d is higher): ECR evaluates it last and rejects any other order", anyPrio, maxPrio))
+	}
+	if len(problems) > 0 {
+		return &ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// NormalizeLifecyclePolicy returns a canonical form of a lifecycle policy for
+// comparison: ECR may store rules reordered by priority and reformatted.
+func NormalizeLifecyclePolicy(doc string) (string, error) {
+	var p LifecyclePolicy
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return "", fmt.Errorf("parsing lifecycle policy: %w", err)
+	}
+	sort.SliceStable(p.Rules, func(i, j int) bool { return p.Rules[i].RulePriority < p.Rules[j].RulePriority })
+	out, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("encoding lifecycle policy: %w", err)
+	}
+	return string(out), nil
+}
+
+// EqualLifecyclePolicies reports whether two lifecycle policies say the same
+// thing. Documents that do not parse are compared as text.
+func EqualLifecyclePolicies(a, b string) bool {
+	na, errA := NormalizeLifecyclePolicy(a)
+	nb, errB := NormalizeLifecyclePolicy(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return na == nb
+}
+
+// IsValidationError reports whether err is a *ValidationError.
+func IsValidationError(err error) bool {
+	var v *ValidationError
+	return errors.As(err, &v)
+}

@@ -1,0 +1,142 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits and patterns from the Amazon ECR API Reference (CreateRepository,
+// ImageTagMutabilityExclusionFilter, PutImageTagMutability, TagResource):
+// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+const (
+	MinRepositoryNameLength = 2
+	MaxRepositoryNameLength = 256
+	MaxMutabilityFilters    = 5
+	MaxMutabilityFilterLen  = 128
+	MaxResourceTags         = 50
+	MaxTagKeyLength         = 128
+	MaxTagValueLength       = 256
+)
+
+var (
+	repositoryNamePattern   = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	mutabilityFilterPattern = regexp.MustCompile(`^[0-9a-zA-Z._*-]{1,128}$`)
+	accountIDPattern        = regexp.MustCompile(`^[0-9]{12}$`)
+	// KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<id> or alias/<name>.
+	kmsKeyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$`)
+)
+
+// Mutability modes ECR accepts (PutImageTagMutability).
+const (
+	Mutable                = "MUTABLE"
+	Immutable              = "IMMUTABLE"
+	ImmutableWithExclusion = "IMMUTABLE_WITH_EXCLUSION"
+	MutableWithExclusion   = "MUTABLE_WITH_EXCLUSION"
+)
+
+// Encryption types ECR accepts (EncryptionConfiguration).
+const (
+	EncryptionAES256  = "AES256"
+	EncryptionKMS     = "KMS"
+	EncryptionKMSDSSE = "KMS_DSSE"
+)
+
+// MutabilityModes lists the accepted tag mutability values.
+func MutabilityModes() []string {
+	return []string{Mutable, Immutable, ImmutableWithExclusion, MutableWithExclusion}
+}
+
+// EncryptionTypes lists the accepted encryption types.
+func EncryptionTypes() []string {
+	return []string{EncryptionAES256, EncryptionKMS, EncryptionKMSDSSE}
+}
+
+// ValidateRepositoryName applies ECR's repository name rules: 2 to 256
+// characters of lower-case letters, digits and the separators . _ - /, each
+// path component starting and ending with a letter or digit.
+func ValidateRepositoryName(name string) error {
+	if n := len(name); n < MinRepositoryNameLength || n > MaxRepositoryNameLength {
+		return fmt.Errorf("must be %d to %d characters long, got %d", MinRepositoryNameLength, MaxRepositoryNameLength, n)
+	}
+	if !repositoryNamePattern.MatchString(name) {
+		if strings.ToLower(name) != name {
+			return fmt.Errorf("must be lower case (ECR accepts only a-z, 0-9, '.', '_', '-' and '/'): try %q", strings.ToLower(name))
+		}
+		return fmt.Errorf("must match %s: lower-case letters and digits, separated by single '.', '_', '-' or '/'", repositoryNamePattern.String())
+	}
+	return nil
+}
+
+// ValidateMutabilityFilter checks one WILDCARD exclusion filter.
+func ValidateMutabilityFilter(pattern string) error {
+	if !mutabilityFilterPattern.MatchString(pattern) {
+		return fmt.Errorf("filter %q must be 1 to %d characters of letters, digits, '.', '_', '-' and '*'", pattern, MaxMutabilityFilterLen)
+	}
+	return nil
+}
+
+// ValidateMutability checks a mutability mode together with its exclusion
+// filters: the *_WITH_EXCLUSION modes need 1 to 5 filters, the plain modes take none.
+func ValidateMutability(mode string, filters []string) error {
+	switch mode {
+	case Mutable, Immutable:
+		if len(filters) > 0 {
+			return fmt.Errorf("%s takes no exclusion filters; use %s_WITH_EXCLUSION to exempt tags", mode, mode)
+		}
+		return nil
+	case ImmutableWithExclusion, MutableWithExclusion:
+		if len(filters) == 0 {
+			return fmt.Errorf("%s needs at least one exclusion filter", mode)
+		}
+		if len(filters) > MaxMutabilityFilters {
+			return fmt.Errorf("at most %d exclusion filters are accepted, got %d", MaxMutabilityFilters, len(filters))
+		}
+		var errs []string
+		for _, f := range filters {
+			if err := ValidateMutabilityFilter(f); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%s", strings.Join(errs, "; "))
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown mutability %q: accepted values are %s", mode, strings.Join(MutabilityModes(), ", "))
+	}
+}
+
+// ValidateResourceTag checks one resource tag against ECR's limits.
+func ValidateResourceTag(key, value string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("tag key must not be empty")
+	case utf8.RuneCountInString(key) > MaxTagKeyLength:
+		return fmt.Errorf("tag key %q is longer than %d characters", key, MaxTagKeyLength)
+	case utf8.RuneCountInString(value) > MaxTagValueLength:
+		return fmt.Errorf("value of tag %q is longer than %d characters", key, MaxTagValueLength)
+	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+		return fmt.Errorf("tag key %q uses the reserved prefix aws:", key)
+	case strings.ContainsAny(key+value, "\n\r\t"):
+		return fmt.Errorf("tag %q contains a control character", key)
+	}
+	return nil
+}
+
+// ValidateAccountID checks a 12-digit AWS account ID (a string: it may start with 0).
+func ValidateAccountID(id string) error {
+	if !accountIDPattern.MatchString(id) {
+		return fmt.Errorf("%q is not a 12-digit AWS account ID (keep leading zeros, e.g. 012345678901)", id)
+	}
+	return nil
+}
+
+// ValidateKMSKeyARN checks the shape of a KMS key or alias ARN.
+func ValidateKMSKeyARN(arn string) error {
+	if !kmsKeyARNPattern.MatchString(arn) {
+		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id> or alias/<name>)", arn)
+	}
+	return nil
+}

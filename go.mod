@@ -10,6 +10,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/google/go-containerregistry v0.22.1
 	github.com/sethvargo/go-githubactions v1.3.2
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

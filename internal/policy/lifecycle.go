@@ -51,6 +51,26 @@ type LifecycleAction struct {
 // this many images per pattern.
 const ProtectCountNumber = 9999
 
+// GeneratedRulePrefix starts the description of every rule the action
+// generates, so that a later run can tell its own policy from one written by
+// people or other tools (and remove only its own).
+const GeneratedRulePrefix = "ecr-action: "
+
+// IsGeneratedLifecyclePolicy reports whether every rule of doc carries the
+// action's description prefix.
+func IsGeneratedLifecyclePolicy(doc string) bool {
+	var p LifecyclePolicy
+	if json.Unmarshal([]byte(doc), &p) != nil || len(p.Rules) == 0 {
+		return false
+	}
+	for _, r := range p.Rules {
+		if !strings.HasPrefix(r.Description, GeneratedRulePrefix) {
+			return false
+		}
+	}
+	return true
+}
+
 // LifecycleParams are the inputs of the generated policy.
 type LifecycleParams struct {
 	MaxImageCount     int      // keep the last N images (tagStatus any, evaluated last)
@@ -73,7 +93,7 @@ func GenerateLifecyclePolicy(p LifecycleParams) (string, error) {
 	prio := 1
 	doc.Rules = append(doc.Rules, LifecycleRule{
 		RulePriority: prio,
-		Description:  fmt.Sprintf("Expire untagged images older than %d days", p.UntaggedImageDays),
+		Description:  GeneratedRulePrefix + fmt.Sprintf("expire untagged images older than %d days", p.UntaggedImageDays),
 		Selection:    LifecycleSelect{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: p.UntaggedImageDays},
 		Action:       LifecycleAction{Type: "expire"},
 	})
@@ -81,7 +101,7 @@ func GenerateLifecyclePolicy(p LifecycleParams) (string, error) {
 		prio++
 		doc.Rules = append(doc.Rules, LifecycleRule{
 			RulePriority: prio,
-			Description:  fmt.Sprintf("Protect images tagged %s from the keep-last rule", pattern),
+			Description:  GeneratedRulePrefix + fmt.Sprintf("protect images tagged %s from the keep-last rule", pattern),
 			Selection:    LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{pattern}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber},
 			Action:       LifecycleAction{Type: "expire"},
 		})
@@ -89,7 +109,7 @@ func GenerateLifecyclePolicy(p LifecycleParams) (string, error) {
 	prio++
 	doc.Rules = append(doc.Rules, LifecycleRule{
 		RulePriority: prio,
-		Description:  fmt.Sprintf("Keep the last %d images", p.MaxImageCount),
+		Description:  GeneratedRulePrefix + fmt.Sprintf("keep the last %d images", p.MaxImageCount),
 		Selection:    LifecycleSelect{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: p.MaxImageCount},
 		Action:       LifecycleAction{Type: "expire"},
 	})

@@ -96,13 +96,19 @@ func TestGenerateLifecyclePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := LifecyclePolicy{Rules: []LifecycleRule{
-		{1, "Expire untagged images older than 7 days", LifecycleSelect{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: 7}, LifecycleAction{Type: "expire"}},
-		{2, "Protect images tagged v* from the keep-last rule", LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{"v*"}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber}, LifecycleAction{Type: "expire"}},
-		{3, "Protect images tagged release-* from the keep-last rule", LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{"release-*"}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber}, LifecycleAction{Type: "expire"}},
-		{4, "Keep the last 30 images", LifecycleSelect{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: 30}, LifecycleAction{Type: "expire"}},
+		{1, GeneratedRulePrefix + "expire untagged images older than 7 days", LifecycleSelect{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: 7}, LifecycleAction{Type: "expire"}},
+		{2, GeneratedRulePrefix + "protect images tagged v* from the keep-last rule", LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{"v*"}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber}, LifecycleAction{Type: "expire"}},
+		{3, GeneratedRulePrefix + "protect images tagged release-* from the keep-last rule", LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{"release-*"}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber}, LifecycleAction{Type: "expire"}},
+		{4, GeneratedRulePrefix + "keep the last 30 images", LifecycleSelect{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: 30}, LifecycleAction{Type: "expire"}},
 	}}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("generated policy (-want +got):\n%s", diff)
+	}
+	if !IsGeneratedLifecyclePolicy(got) {
+		t.Error("generated policy not recognised as generated")
+	}
+	if IsGeneratedLifecyclePolicy(seedExample) {
+		t.Error("a policy written by people recognised as generated")
 	}
 	if _, err := GenerateLifecyclePolicy(LifecycleParams{MaxImageCount: 0, UntaggedImageDays: 7}); err == nil {
 		t.Error("max_image_count 0 accepted")

@@ -1,0 +1,420 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/org/ecr-action/internal/policy"
+)
+
+// Tag is one resource tag.
+type Tag struct{ Key, Value string }
+
+// Config is the validated desired state and the settings of one run.
+type Config struct {
+	Repository string // the full repository name
+
+	ScanOnPush        bool
+	Mutability        string
+	MutabilityFilters []string
+	EncryptionType    string
+	KMSKeyARN         string
+
+	// LifecycleEnabled false means: remove the policy this action generated.
+	LifecycleEnabled bool
+	// LifecyclePolicy is the policy text to apply when LifecycleEnabled.
+	LifecyclePolicy string
+	// LifecycleSource says where the policy comes from: "generated",
+	// "lifecycle_policy input" or the workspace path it was read from.
+	LifecycleSource string
+
+	CrossAccount bool
+	AccountIDs   []string
+
+	Tags []Tag // the always-added tags first, then the user's, in input order
+
+	Region          string
+	RoleToAssume    string
+	RoleSessionName string
+	Audience        string
+
+	// Warnings are problems that do not stop the run (an ignored input).
+	Warnings []string
+}
+
+// FieldError is one invalid input.
+type FieldError struct {
+	Input   string // the input's name, e.g. "image_tag_mutability"
+	Value   string // the value given, shortened for display
+	Problem string // what is wrong and what is accepted
+}
+
+func (e FieldError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("input %s: %s", e.Input, e.Problem)
+	}
+	return fmt.Sprintf("input %s: %s (got %s)", e.Input, e.Problem, e.Value)
+}
+
+// Errors lists every invalid input of a run.
+type Errors []FieldError
+
+func (e Errors) Error() string {
+	lines := make([]string, len(e))
+	for i, f := range e {
+		lines[i] = f.Error()
+	}
+	if len(e) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%d invalid inputs:\n  %s", len(e), strings.Join(lines, "\n  "))
+}
+
+// maxShown bounds how much of a bad value an error message repeats.
+const maxShown = 80
+
+// show quotes a value for an error message, shortened and with control
+// characters escaped so it cannot start a new log line.
+func show(v string) string {
+	if len(v) > maxShown {
+		v = v[:maxShown] + "…"
+	}
+	return strconv.Quote(v)
+}
+
+// Bounds for numeric inputs: generous, but they catch a typo such as a
+// duration in seconds where days were meant.
+const (
+	MaxImageCountLimit     = 10000
+	MaxUntaggedDaysLimit   = 3650
+	maxLifecycleFileBytes  = 64 << 10
+	maxProtectedTagPattern = 128
+)
+
+var protectedTagPattern = regexp.MustCompile(`^[A-Za-z0-9_.*-]+$`)
+
+// Load reads every input through getenv and validates them all, returning
+// Errors that lists each invalid one. Files named by inputs are read from
+// the workspace (GITHUB_WORKSPACE, else the working directory) and must stay
+// inside it.
+func Load(getenv func(string) string) (*Config, error) {
+	in := func(name string) string { return strings.TrimSpace(getenv(EnvName(name))) }
+	var errs Errors
+	bad := func(input, value, format string, args ...any) {
+		shown := ""
+		if value != "" {
+			shown = show(value)
+		}
+		errs = append(errs, FieldError{Input: input, Value: shown, Problem: fmt.Sprintf(format, args...)})
+	}
+	boolean := func(name string) bool {
+		v := in(name)
+		if v == "" {
+			v = defaultOf(name)
+		}
+		switch strings.ToLower(v) {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+		bad(name, v, "must be true or false")
+		return false
+	}
+	integer := func(name string, lo, hi int) int {
+		v := in(name)
+		if v == "" {
+			v = defaultOf(name)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			bad(name, v, "must be a whole number from %d to %d", lo, hi)
+			return 0
+		}
+		return n
+	}
+	withDefault := func(name string) string {
+		if v := in(name); v != "" {
+			return v
+		}
+		return defaultOf(name)
+	}
+
+	c := &Config{}
+
+	// Repository name.
+	project, env := in("project_name"), in("environment")
+	if project == "" {
+		bad("project_name", "", "is required: the runner does not enforce required inputs, so set it in the step's with: block")
+	}
+	if env == "" {
+		bad("environment", "", "is required: set it in the step's with: block (for example production)")
+	}
+	if full := in("repository"); full != "" {
+		c.Repository = full
+		if err := policy.ValidateRepositoryName(full); err != nil {
+			bad("repository", full, "is not a valid ECR repository name: %v", err)
+		}
+	} else if project != "" && env != "" {
+		c.Repository = project + "-" + env + "-" + withDefault("repository_name")
+		if err := policy.ValidateRepositoryName(c.Repository); err != nil {
+			bad("project_name", c.Repository, "project_name, environment and repository_name form the repository name, which is not valid for ECR: %v; change them or set repository", err)
+		}
+	}
+
+	// Scanning, mutability, encryption.
+	c.ScanOnPush = boolean("enable_image_scanning")
+	c.Mutability = withDefault("image_tag_mutability")
+	c.MutabilityFilters = List(in("image_tag_mutability_exclusion_filters"))
+	if !contains(policy.MutabilityModes(), c.Mutability) {
+		bad("image_tag_mutability", c.Mutability, "must be one of %s", strings.Join(policy.MutabilityModes(), ", "))
+	} else if err := policy.ValidateMutability(c.Mutability, c.MutabilityFilters); err != nil {
+		input := "image_tag_mutability_exclusion_filters"
+		if len(c.MutabilityFilters) == 0 {
+			input = "image_tag_mutability"
+		}
+		bad(input, strings.Join(c.MutabilityFilters, ","), "%v (for example image_tag_mutability: IMMUTABLE_WITH_EXCLUSION with image_tag_mutability_exclusion_filters: latest)", err)
+	}
+	c.EncryptionType = withDefault("encryption_type")
+	c.KMSKeyARN = in("kms_key_arn")
+	switch c.EncryptionType {
+	case policy.EncryptionAES256:
+		if c.KMSKeyARN != "" {
+			bad("kms_key_arn", c.KMSKeyARN, "is only used with encryption_type KMS or KMS_DSSE; remove it or set encryption_type: KMS")
+		}
+	case policy.EncryptionKMS, policy.EncryptionKMSDSSE:
+		if c.KMSKeyARN != "" {
+			if err := policy.ValidateKMSKeyARN(c.KMSKeyARN); err != nil {
+				bad("kms_key_arn", c.KMSKeyARN, "%v", err)
+			}
+		}
+	default:
+		bad("encryption_type", c.EncryptionType, "must be one of %s", strings.Join(policy.EncryptionTypes(), ", "))
+	}
+
+	// Lifecycle policy.
+	c.LifecycleEnabled = boolean("enable_lifecycle_policy")
+	maxCount := integer("max_image_count", 1, MaxImageCountLimit)
+	days := integer("untagged_image_days", 1, MaxUntaggedDaysLimit)
+	protected := List(in("lifecycle_protected_tags"))
+	for _, p := range protected {
+		if len(p) > maxProtectedTagPattern || !protectedTagPattern.MatchString(p) || strings.Count(p, "*") > 4 {
+			bad("lifecycle_protected_tags", p, "each pattern must be up to %d characters of letters, digits, '_', '.', '-' and at most 4 '*' wildcards", maxProtectedTagPattern)
+		}
+	}
+	custom := in("lifecycle_policy")
+	switch {
+	case !c.LifecycleEnabled:
+		if custom != "" {
+			bad("lifecycle_policy", "", "is set but enable_lifecycle_policy is false; remove one of them")
+		}
+	case custom != "":
+		if len(protected) > 0 {
+			bad("lifecycle_protected_tags", strings.Join(protected, ","), "applies only to the generated policy; with lifecycle_policy, protect tags in your own rules")
+		}
+		text, source, err := readPolicyInput(custom, getenv)
+		if err != nil {
+			bad("lifecycle_policy", source, "%v", err)
+			break
+		}
+		if err := policy.ValidateLifecyclePolicy(text); err != nil {
+			bad("lifecycle_policy", source, "ECR would reject this policy: %v", err)
+			break
+		}
+		c.LifecyclePolicy, c.LifecycleSource = text, source
+	case maxCount > 0 && days > 0:
+		text, err := policy.GenerateLifecyclePolicy(policy.LifecycleParams{MaxImageCount: maxCount, UntaggedImageDays: days, ProtectedTags: protected})
+		if err != nil && !policy.IsValidationError(err) {
+			bad("enable_lifecycle_policy", "", "generating the lifecycle policy: %v", err)
+		} else if err != nil {
+			bad("lifecycle_protected_tags", strings.Join(protected, ","), "the generated policy would be rejected: %v", err)
+		}
+		c.LifecyclePolicy, c.LifecycleSource = text, "generated"
+	}
+
+	// Cross-account access.
+	c.CrossAccount = boolean("enable_cross_account_access")
+	ids := List(in("allowed_account_ids"))
+	for _, id := range ids {
+		if id == "*" {
+			bad("allowed_account_ids", id, "a wildcard principal would let every AWS account pull; list 12-digit account IDs")
+		} else if err := policy.ValidateAccountID(id); err != nil {
+			bad("allowed_account_ids", id, "%v", err)
+		}
+	}
+	switch {
+	case c.CrossAccount && len(ids) == 0:
+		bad("allowed_account_ids", "", "is empty but enable_cross_account_access is true; list the 12-digit account IDs that may pull")
+	case c.CrossAccount:
+		c.AccountIDs = dedupe(ids)
+	case len(ids) > 0:
+		c.Warnings = append(c.Warnings, "allowed_account_ids is ignored because enable_cross_account_access is false")
+	}
+
+	// Resource tags.
+	c.Tags = []Tag{{"Project", project}, {"Environment", env}, {"ManagedBy", "ecr-action"}}
+	seen := map[string]bool{"Project": true, "Environment": true, "ManagedBy": true}
+	for _, line := range strings.Split(in("tags"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok:
+			bad("tags", line, "each line must be Key=Value")
+		case seen[k]:
+			bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", k)
+		default:
+			if err := policy.ValidateResourceTag(k, v); err != nil {
+				bad("tags", line, "%v", err)
+			}
+			seen[k] = true
+			c.Tags = append(c.Tags, Tag{k, v})
+		}
+	}
+	for _, t := range []struct{ input, key, value string }{{"project_name", "Project", project}, {"environment", "Environment", env}} {
+		if t.value != "" {
+			if err := policy.ValidateResourceTag(t.key, t.value); err != nil {
+				bad(t.input, t.value, "becomes the %s tag, which ECR would reject: %v", t.key, err)
+			}
+		}
+	}
+	if len(c.Tags) > policy.MaxResourceTags {
+		bad("tags", "", "ECR accepts at most %d tags per repository; %d given with the 3 the action adds", policy.MaxResourceTags, len(c.Tags))
+	}
+
+	// AWS settings: checked in depth where they are used (awsauth), but
+	// obvious mistakes are reported with the rest.
+	c.Region = in("aws_region")
+	if c.Region != "" && !regionPattern.MatchString(c.Region) {
+		bad("aws_region", c.Region, "is not an AWS region name such as us-east-1")
+	}
+	c.RoleToAssume = in("role_to_assume")
+	c.RoleSessionName = withDefault("role_session_name")
+	if !sessionNamePattern.MatchString(c.RoleSessionName) {
+		bad("role_session_name", c.RoleSessionName, "must be 2 to 64 characters of letters, digits and =,.@-_")
+	}
+	c.Audience = withDefault("audience")
+
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+var (
+	regionPattern      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+)
+
+// readPolicyInput returns the policy text of an input that holds either a
+// JSON document or a path to one inside the workspace.
+func readPolicyInput(value string, getenv func(string) string) (text, source string, err error) {
+	if strings.HasPrefix(value, "{") {
+		return value, "lifecycle_policy input", nil
+	}
+	workspace := getenv("GITHUB_WORKSPACE")
+	if workspace == "" {
+		if workspace, err = os.Getwd(); err != nil {
+			return "", value, fmt.Errorf("finding the workspace: %w", err)
+		}
+	}
+	path, err := insideWorkspace(workspace, value)
+	if err != nil {
+		return "", value, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", value)
+		}
+		return "", value, fmt.Errorf("reading %s: %w", value, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxLifecycleFileBytes+1))
+	if err != nil {
+		return "", value, fmt.Errorf("reading %s: %w", value, err)
+	}
+	if len(data) > maxLifecycleFileBytes {
+		return "", value, fmt.Errorf("%s is larger than %d bytes", value, maxLifecycleFileBytes)
+	}
+	return string(data), value, nil
+}
+
+// insideWorkspace resolves path against the workspace and refuses paths that
+// leave it, also through symbolic links.
+func insideWorkspace(workspace, path string) (string, error) {
+	root, err := filepath.EvalSymlinks(workspace)
+	if err != nil {
+		return "", fmt.Errorf("resolving the workspace %s: %w", workspace, err)
+	}
+	p := path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(root, p)
+	}
+	resolved, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			resolved = filepath.Clean(p)
+		} else {
+			return "", fmt.Errorf("resolving %s: %w", path, err)
+		}
+	}
+	rel, err := filepath.Rel(root, resolved)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", path)
+	}
+	return resolved, nil
+}
+
+// List splits an input holding items separated by newlines or commas,
+// trimming each and dropping empty ones.
+func List(v string) []string {
+	var out []string
+	for _, line := range strings.Split(v, "\n") {
+		for _, item := range strings.Split(line, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+func defaultOf(name string) string {
+	for _, d := range Definitions() {
+		if d.Name == name {
+			return d.Default
+		}
+	}
+	return ""
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/org/ecr-action/internal/config"
 )
 
 // inputSpec is the part of an input that is contract: its name, its default
@@ -378,6 +380,33 @@ func TestREADMEMatchesActionYAML(t *testing.T) {
 			t.Errorf("README has no ```yaml block equal to examples/deploy.yml; copy the file into the Usage section:\n%s", example)
 		}
 	})
+}
+
+// TestConfigMatchesActionYAML keeps the inputs the action parses, and the
+// defaults it applies itself (a docker:// reference gets no defaults from
+// action.yml), equal to what action.yml declares.
+func TestConfigMatchesActionYAML(t *testing.T) {
+	a := loadAction(t)
+	specs, _, err := actionInputs(&a.Inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type def struct {
+		Name     string
+		Default  string
+		Required bool
+	}
+	var want []def
+	for _, s := range specs {
+		want = append(want, def{Name: s.Name, Default: s.Default, Required: s.Required})
+	}
+	var got []def
+	for _, d := range config.Definitions() {
+		got = append(got, def{Name: d.Name, Default: d.Default, Required: d.Required})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("config.Definitions() differs from action.yml inputs (-action.yml +config), order included:\n%s", diff)
+	}
 }
 
 func TestREADMETableParsing(t *testing.T) {

@@ -3,7 +3,9 @@
 # Build stage: a static Go binary. It runs on the build machine's platform and
 # cross-compiles for the target one, so multi-arch release builds need no
 # emulation for the Go compiler.
-FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
+# The tag matches go.mod's go line: the golang images set GOTOOLCHAIN=local,
+# so an older Go in the image would refuse to build (a contract test checks).
+FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm AS build
 WORKDIR /src
 
 # Module downloads get their own layer: source edits do not invalidate it.

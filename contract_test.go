@@ -608,6 +608,106 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
+// goVersionAtLeast reports whether Go version v (like 1.26.8 or 1.26) is at
+// least min; a missing patch number counts as 0.
+func goVersionAtLeast(v, min string) (bool, error) {
+	parse := func(s string) ([3]int, error) {
+		var n [3]int
+		parts := strings.Split(s, ".")
+		if len(parts) < 2 || len(parts) > 3 {
+			return n, fmt.Errorf("%q is not a Go version", s)
+		}
+		for i, p := range parts {
+			if _, err := fmt.Sscanf(p, "%d", &n[i]); err != nil || fmt.Sprint(n[i]) != p {
+				return n, fmt.Errorf("%q is not a Go version", s)
+			}
+		}
+		return n, nil
+	}
+	a, err := parse(v)
+	if err != nil {
+		return false, err
+	}
+	b, err := parse(min)
+	if err != nil {
+		return false, err
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] > b[i], nil
+		}
+	}
+	return true, nil
+}
+
+// builderGoProblems checks that the golang builder image can build the
+// module: the official images set GOTOOLCHAIN=local, so a Go older than
+// go.mod's go line fails the build instead of fetching a newer toolchain.
+func builderGoProblems(dockerfile, gomod string) []string {
+	var want string
+	for _, line := range strings.Split(gomod, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			want = strings.TrimSpace(v)
+		}
+	}
+	if want == "" {
+		return []string{"go.mod has no go line"}
+	}
+	var problems []string
+	found := false
+	for _, in := range parseDockerfile(dockerfile) {
+		if in.Cmd != "FROM" {
+			continue
+		}
+		for _, f := range strings.Fields(in.Args) {
+			tag, ok := strings.CutPrefix(f, "golang:")
+			if !ok {
+				continue
+			}
+			found = true
+			tag, _, _ = strings.Cut(tag, "@")
+			v, _, _ := strings.Cut(tag, "-")
+			okVersion, err := goVersionAtLeast(v, want)
+			switch {
+			case err != nil:
+				problems = append(problems, fmt.Sprintf("builder %s: %v", f, err))
+			case !okVersion:
+				problems = append(problems, fmt.Sprintf("builder %s has Go %s, older than go.mod's go %s", f, v, want))
+			}
+		}
+	}
+	if !found {
+		problems = append(problems, "no golang:<version> builder stage")
+	}
+	return problems
+}
+
+func TestDockerfileBuilderGoVersion(t *testing.T) {
+	const gomod = "module x\n\ngo 1.26.8\n"
+	tests := []struct {
+		name         string
+		dockerfile   string
+		gomod        string
+		wantProblems int
+	}{
+		{name: "the repository's Dockerfile and go.mod", dockerfile: readFile(t, "Dockerfile"), gomod: readFile(t, "go.mod")},
+		{name: "same version", dockerfile: "FROM golang:1.26.8-bookworm AS build\n", gomod: gomod},
+		{name: "newer minor", dockerfile: "FROM --platform=$BUILDPLATFORM golang:1.27-bookworm AS build\n", gomod: gomod},
+		{name: "older patch", dockerfile: "FROM golang:1.26.3-bookworm AS build\n", gomod: gomod, wantProblems: 1},
+		{name: "floating minor tag counts as .0, so pin the patch", dockerfile: "FROM golang:1.26-bookworm\n", gomod: gomod, wantProblems: 1},
+		{name: "no golang builder", dockerfile: "FROM debian:12\n", gomod: gomod, wantProblems: 1},
+		{name: "not a version", dockerfile: "FROM golang:latest\n", gomod: gomod, wantProblems: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := builderGoProblems(tt.dockerfile, tt.gomod)
+			if len(got) != tt.wantProblems {
+				t.Errorf("builderGoProblems = %q, want %d problem(s)", got, tt.wantProblems)
+			}
+		})
+	}
+}
+
 // dockerignored reports whether the .dockerignore patterns exclude rel (a
 // slash-separated path relative to the context). It follows Docker's rules
 // for the patterns this repository uses: the last matching pattern wins, "!"

@@ -89,7 +89,7 @@ func RenderRepository(s RepositorySummary) string {
 			return cellText(v)
 		}
 		longs = append(longs, long{title: r.Setting + " (" + column + ")", value: v})
-		return cellText(firstLine(v, maxCell-1)+"…") + " (in full below)"
+		return cellText(preview(v, maxCell-1)+"…") + " (in full below)"
 	}
 
 	b.WriteString("| Setting | Desired | Found | Action |\n")
@@ -157,7 +157,7 @@ func code(v string) string {
 	if v == "" {
 		return "_(none)_"
 	}
-	v = strings.NewReplacer("\r", " ", "\n", " ", "|", "\\|").Replace(v)
+	v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 	ticks := strings.Repeat("`", longestRun(v, '`')+1)
 	pad := ""
 	if strings.HasPrefix(v, "`") || strings.HasSuffix(v, "`") {
@@ -190,12 +190,10 @@ func longestRun(s string, c rune) int {
 	return longest
 }
 
-// firstLine returns the first line of v, cut to at most n runes.
-func firstLine(v string, n int) string {
-	if i := strings.IndexAny(v, "\r\n"); i >= 0 {
-		v = v[:i]
-	}
-	rs := []rune(v)
+// preview returns v on one line, white space runs collapsed (so a JSON
+// document reads as compact JSON), cut to at most n runes.
+func preview(v string, n int) string {
+	rs := []rune(strings.Join(strings.Fields(v), " "))
 	if len(rs) > n {
 		rs = rs[:n]
 	}

@@ -1,0 +1,191 @@
+// Package runner runs the action's binary the way the GitHub runner starts a
+// container action (see ../shared/design/runner-contract.md): a clean
+// environment with the runner's variables, every declared input as
+// INPUT_<NAME> (omitted ones as their default), fresh file-command files,
+// event.json, and the workspace as the working directory. The demo and the
+// end-to-end tests use it; the paths the runner mounts under /github are
+// directories under Job.Root here.
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/org/ecr-action/internal/config"
+)
+
+// Job is one step run.
+type Job struct {
+	Binary string            // the action's executable
+	Root   string            // a directory for workspace, home, workflow, file commands, runner temp
+	Inputs map[string]string // the step's with: block, by input name
+	Env    map[string]string // job and step env: (AWS_* from a credentials step, ...)
+	Event  map[string]any    // the event payload written to event.json; nil = a push to main
+}
+
+// Outcome is what the runner reads back after the container exits.
+type Outcome struct {
+	ExitCode int
+	Log      string            // stdout and stderr as the runner scans them
+	Outputs  map[string]string // parsed from GITHUB_OUTPUT
+	Summary  string            // GITHUB_STEP_SUMMARY
+	Env      map[string]string // parsed from GITHUB_ENV
+}
+
+// Paths inside Root, mirroring the runner's mounts.
+const (
+	Workspace    = "workspace"
+	Home         = "home"
+	Workflow     = "workflow"
+	FileCommands = "file_commands"
+	RunnerTemp   = "runner_temp"
+)
+
+// Run starts the binary and waits for it.
+func Run(ctx context.Context, j Job) (*Outcome, error) {
+	for _, d := range []string{Workspace, Home, Workflow, FileCommands, RunnerTemp} {
+		if err := os.MkdirAll(filepath.Join(j.Root, d), 0o755); err != nil {
+			return nil, fmt.Errorf("preparing %s: %w", d, err)
+		}
+	}
+	files := map[string]string{}
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_PATH"} {
+		// Fresh, empty files for each step, as the runner makes them.
+		p := filepath.Join(j.Root, FileCommands, strings.ToLower(name)+"_"+randomSuffix())
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", name, err)
+		}
+		files[name] = p
+	}
+	event := j.Event
+	if event == nil {
+		event = map[string]any{"ref": "refs/heads/main", "repository": map[string]any{"default_branch": "main", "full_name": "org/app"}}
+	}
+	eventJSON, err := json.Marshal(event)
+	if err != nil {
+		return nil, fmt.Errorf("encoding event.json: %w", err)
+	}
+	eventPath := filepath.Join(j.Root, Workflow, "event.json")
+	if err := os.WriteFile(eventPath, eventJSON, 0o644); err != nil {
+		return nil, fmt.Errorf("writing event.json: %w", err)
+	}
+
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "CI": "true",
+		"HOME":              filepath.Join(j.Root, Home),
+		"GITHUB_WORKSPACE":  filepath.Join(j.Root, Workspace),
+		"GITHUB_EVENT_PATH": eventPath,
+		"GITHUB_EVENT_NAME": "push", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+		"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch",
+		"GITHUB_REPOSITORY": "org/app", "GITHUB_RUN_ID": "1", "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1",
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
+		"GITHUB_ACTOR": "octocat", "GITHUB_JOB": "deploy", "GITHUB_WORKFLOW": "deploy",
+		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TEMP": filepath.Join(j.Root, RunnerTemp),
+	}
+	for k, v := range files {
+		env[k] = v
+	}
+	for k, v := range j.Env {
+		env[k] = v
+	}
+	// Every declared input arrives: the step's value, else the default, else "".
+	for _, d := range config.Definitions() {
+		env[config.EnvName(d.Name)] = d.Default
+	}
+	for k, v := range j.Inputs {
+		env[config.EnvName(k)] = v
+	}
+
+	cmd := exec.CommandContext(ctx, j.Binary)
+	cmd.Dir = filepath.Join(j.Root, Workspace)
+	cmd.Stdin = nil
+	cmd.Env = make([]string, 0, len(env))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var log bytes.Buffer
+	cmd.Stdout = &log
+	cmd.Stderr = &log
+	out := &Outcome{}
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return nil, fmt.Errorf("starting %s: %w", j.Binary, err)
+		}
+		out.ExitCode = exit.ExitCode()
+	}
+	out.Log = log.String()
+	// The runner reads the file commands after the container exits, also
+	// when it failed.
+	if out.Outputs, err = parseFileCommand(files["GITHUB_OUTPUT"]); err != nil {
+		return out, fmt.Errorf("GITHUB_OUTPUT: %w", err)
+	}
+	if out.Env, err = parseFileCommand(files["GITHUB_ENV"]); err != nil {
+		return out, fmt.Errorf("GITHUB_ENV: %w", err)
+	}
+	summary, err := os.ReadFile(files["GITHUB_STEP_SUMMARY"])
+	if err != nil {
+		return out, fmt.Errorf("reading the step summary: %w", err)
+	}
+	if len(summary) > 1<<20 {
+		return out, fmt.Errorf("step summary is %d bytes; the runner drops summaries over 1 MiB", len(summary))
+	}
+	out.Summary = string(summary)
+	return out, nil
+}
+
+// parseFileCommand reads `k=v` and `k<<DELIM ... DELIM` entries, as the
+// runner does for GITHUB_OUTPUT and GITHUB_ENV.
+func parseFileCommand(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 2<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		eq := strings.Index(line, "=")
+		heredoc := strings.Index(line, "<<")
+		if heredoc > 0 && (eq < 0 || heredoc < eq) {
+			key, delim := line[:heredoc], line[heredoc+2:]
+			if delim == "" {
+				return nil, fmt.Errorf("empty delimiter for %q", key)
+			}
+			var body []string
+			closed := false
+			for sc.Scan() {
+				if sc.Text() == delim {
+					closed = true
+					break
+				}
+				body = append(body, sc.Text())
+			}
+			if !closed {
+				return nil, fmt.Errorf("value of %q has no closing delimiter", key)
+			}
+			vals[key] = strings.Join(body, "\n")
+			continue
+		}
+		if eq <= 0 {
+			return nil, fmt.Errorf("line %q is neither k=v nor k<<DELIM", line)
+		}
+		vals[line[:eq]] = line[eq+1:]
+	}
+	return vals, sc.Err()
+}
+
+func randomSuffix() string { return strings.ToLower(rand.Text()[:12]) }

@@ -1,0 +1,158 @@
+package ecrlocal
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// targetPrefix is the X-Amz-Target service prefix of the ECR API.
+const targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
+
+// maxAPIBody bounds an API request body: PutImage's manifest (4 MiB) escaped
+// as a JSON string, with room to spare.
+const maxAPIBody = 16 << 20
+
+// tokenLifetime is how long a GetAuthorizationToken password is valid.
+const tokenLifetime = 12 * time.Hour
+
+// operation handles one ECR API call: body is the request JSON, host the
+// Host the client used. It returns the response value to encode.
+type operation func(s *Server, body []byte, host string) (any, *apiError)
+
+// operations maps the served operation names to their handlers.
+func operations() map[string]operation {
+	return map[string]operation{
+		"CreateRepository":              (*Server).createRepository,
+		"DescribeRepositories":          (*Server).describeRepositories,
+		"DeleteRepository":              (*Server).deleteRepository,
+		"PutImageScanningConfiguration": (*Server).putImageScanningConfiguration,
+		"PutImageTagMutability":         (*Server).putImageTagMutability,
+		"GetLifecyclePolicy":            (*Server).getLifecyclePolicy,
+		"PutLifecyclePolicy":            (*Server).putLifecyclePolicy,
+		"DeleteLifecyclePolicy":         (*Server).deleteLifecyclePolicy,
+		"GetRepositoryPolicy":           (*Server).getRepositoryPolicy,
+		"SetRepositoryPolicy":           (*Server).setRepositoryPolicy,
+		"DeleteRepositoryPolicy":        (*Server).deleteRepositoryPolicy,
+		"ListTagsForResource":           (*Server).listTagsForResource,
+		"TagResource":                   (*Server).tagResource,
+		"UntagResource":                 (*Server).untagResource,
+		"GetAuthorizationToken":         (*Server).getAuthorizationToken,
+		"DescribeImages":                (*Server).describeImages,
+		"ListImages":                    (*Server).listImages,
+		"BatchGetImage":                 (*Server).batchGetImage,
+		"BatchDeleteImage":              (*Server).batchDeleteImage,
+		"PutImage":                      (*Server).putImageAPI,
+		"BatchCheckLayerAvailability":   (*Server).batchCheckLayerAvailability,
+	}
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, targetPrefix)
+	if !ok {
+		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("X-Amz-Target %q does not name an operation of %s", target, strings.TrimSuffix(targetPrefix, "."))})
+		return
+	}
+	handler, known := operations()[op]
+	if !known {
+		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("operation %q is not implemented by ecrlocal", op)})
+		return
+	}
+	if f, due := s.record(op); due {
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		switch {
+		case f.Throttle:
+			writeAPIError(w, &apiError{code: "ThrottlingException", msg: "Rate exceeded"})
+			return
+		case f.Error != "":
+			writeAPIError(w, &apiError{code: f.Error, msg: fmt.Sprintf("injected fault for %s", op)})
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
+	if err != nil {
+		writeAPIError(w, &apiError{code: "SerializationException", msg: "reading the request body: " + err.Error()})
+		return
+	}
+	if len(body) > maxAPIBody {
+		writeAPIError(w, &apiError{code: "SerializationException", msg: fmt.Sprintf("request body is larger than %d bytes", maxAPIBody)})
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	out, aerr := handler(s, body, r.Host)
+	if aerr != nil {
+		writeAPIError(w, aerr)
+		return
+	}
+	buf, err := json.Marshal(out)
+	if err != nil {
+		writeAPIError(w, &apiError{code: "ServerException", msg: "encoding the response: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	_, _ = w.Write(buf)
+}
+
+// decode reads the request JSON into v.
+func decode(body []byte, v any) *apiError {
+	if err := json.Unmarshal(body, v); err != nil {
+		return &apiError{code: "SerializationException", msg: "the request body is not valid for this operation: " + err.Error()}
+	}
+	return nil
+}
+
+// epoch is a timestamp encoded as awsJson1_1 does: seconds since the epoch as
+// a JSON number.
+type epoch time.Time
+
+func (e epoch) MarshalJSON() ([]byte, error) {
+	t := time.Time(e)
+	return []byte(strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)), nil
+}
+
+// checkRegistry refuses a registryId other than this server's account.
+func (s *Server) checkRegistry(id *string) *apiError {
+	if id == nil || *id == s.account {
+		return nil
+	}
+	if !accountPattern.MatchString(*id) {
+		return invalidParameter("registryId", fmt.Sprintf("must satisfy regular expression '[0-9]{12}', got %q", *id))
+	}
+	return &apiError{code: "InvalidParameterException", msg: fmt.Sprintf("registryId %s is not this registry: ecrlocal serves only account %s", *id, s.account)}
+}
+
+// repoRef is the repository part common to most requests.
+type repoRef struct {
+	RegistryID     *string `json:"registryId"`
+	RepositoryName string  `json:"repositoryName"`
+}
+
+func (s *Server) checkRef(ref repoRef) *apiError {
+	if aerr := s.checkRegistry(ref.RegistryID); aerr != nil {
+		return aerr
+	}
+	if ref.RepositoryName == "" {
+		return invalidParameter("repositoryName", "must not be empty")
+	}
+	return nil
+}
+
+// encodeBase64 is the authorization token encoding.
+func encodeBase64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -1,0 +1,83 @@
+package ecrlocal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// apiError is an ECR exception: its name (the "__type" of the awsJson1_1
+// error body) and message.
+type apiError struct {
+	code    string
+	msg     string
+	missing []string // for LayersNotFound / ReferencedImagesNotFound: the digests
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.msg }
+
+// status is the HTTP status ECR answers the exception with: 500 for
+// ServerException, 400 for every client fault (ThrottlingException included).
+func (e *apiError) status() int {
+	if e.code == "ServerException" {
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// invalidParameter words the message like ECR's own validation errors.
+func invalidParameter(member, problem string) *apiError {
+	return &apiError{code: "InvalidParameterException", msg: fmt.Sprintf("Invalid parameter at '%s' failed to satisfy constraint: '%s'", member, problem)}
+}
+
+// writeAPIError writes an awsJson1_1 error that the SDK decodes into its
+// typed exception: the name in both the X-Amzn-ErrorType header and the
+// "__type" member.
+func writeAPIError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.code)
+	w.WriteHeader(e.status())
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.code, "message": e.msg})
+}
+
+// regError is a registry API error in the distribution spec's format.
+type regError struct {
+	status int
+	code   string
+	msg    string
+	detail any
+}
+
+func writeRegError(w http.ResponseWriter, e regError) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.status)
+	type item struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Detail  any    `json:"detail,omitempty"`
+	}
+	_ = json.NewEncoder(w).Encode(map[string][]item{"errors": {{Code: e.code, Message: e.msg, Detail: e.detail}}})
+}
+
+// registryErrorFor maps an ECR exception from a manifest push to the registry
+// API error ECR answers on the data plane.
+func registryErrorFor(e *apiError) regError {
+	switch e.code {
+	case "RepositoryNotFoundException":
+		return regError{http.StatusNotFound, "NAME_UNKNOWN", e.msg, nil}
+	case "LayersNotFoundException", "ReferencedImagesNotFoundException":
+		var detail any
+		if len(e.missing) > 0 {
+			detail = map[string]string{"digest": e.missing[0]}
+		}
+		return regError{http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", e.msg, detail}
+	case "ImageTagAlreadyExistsException":
+		return regError{http.StatusBadRequest, "TAG_INVALID", e.msg, nil}
+	case "ImageDigestDoesNotMatchException":
+		return regError{http.StatusBadRequest, "DIGEST_INVALID", e.msg, nil}
+	case "ServerException":
+		return regError{http.StatusInternalServerError, "UNKNOWN", e.msg, nil}
+	default:
+		return regError{http.StatusBadRequest, "MANIFEST_INVALID", e.msg, nil}
+	}
+}

@@ -1,0 +1,195 @@
+package ecrlocal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	Account string // default "123456789012"
+	Region  string // default "us-east-1"
+	DataDir string // blob directory; "" = a new temporary directory removed by Close
+}
+
+// Defaults used when Options leave a field empty.
+const (
+	DefaultAccount = "123456789012"
+	DefaultRegion  = "us-east-1"
+)
+
+var (
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+// Fault is arranged with Inject for the next Count calls of one operation.
+type Fault struct {
+	Count    int           // how many calls it applies to
+	Throttle bool          // answer ThrottlingException (HTTP 400)
+	Error    string        // else, answer this exception name, e.g. "AccessDeniedException", "ServerException"
+	Delay    time.Duration // wait this long first (honouring the request context)
+}
+
+// Server is the local ECR. Its zero value is not usable: call New.
+type Server struct {
+	account string
+	region  string
+	blobs   *blobStore
+	now     func() time.Time
+
+	mu     sync.RWMutex
+	repos  map[string]*repository
+	tokens map[string]time.Time // registry password -> expiry
+
+	uploadsMu sync.Mutex
+	uploads   map[string]*upload
+
+	callsMu sync.Mutex
+	calls   map[string]int
+	faults  map[string][]Fault
+}
+
+// New returns a Server. Close releases its files.
+func New(opts Options) (*Server, error) {
+	if opts.Account == "" {
+		opts.Account = DefaultAccount
+	}
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
+	if !accountPattern.MatchString(opts.Account) {
+		return nil, fmt.Errorf("account %q is not a 12-digit AWS account ID (keep leading zeros, e.g. 012345678901)", opts.Account)
+	}
+	if !regionPattern.MatchString(opts.Region) {
+		return nil, fmt.Errorf("region %q does not look like an AWS region such as us-east-1", opts.Region)
+	}
+	bs, err := newBlobStore(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		account: opts.Account,
+		region:  opts.Region,
+		blobs:   bs,
+		now:     time.Now,
+		repos:   map[string]*repository{},
+		tokens:  map[string]time.Time{},
+		uploads: map[string]*upload{},
+		calls:   map[string]int{},
+		faults:  map[string][]Fault{},
+	}, nil
+}
+
+// Close removes open uploads and, when the blob directory was temporary, the
+// directory itself.
+func (s *Server) Close() error {
+	s.uploadsMu.Lock()
+	for id, u := range s.uploads {
+		u.discard()
+		delete(s.uploads, id)
+	}
+	s.uploadsMu.Unlock()
+	return s.blobs.close()
+}
+
+// ServeHTTP routes the ECR JSON API (POST /), the registry API (/v2/) and
+// GET /_ecrlocal/calls.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/"):
+		s.serveRegistry(w, r)
+	case r.URL.Path == "/_ecrlocal/calls":
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "use GET", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Calls())
+	case r.URL.Path == "/" && r.Method == http.MethodPost:
+		s.serveAPI(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Calls returns how many times each ECR JSON API operation was called, by
+// operation name. Calls answered with an injected fault count too.
+func (s *Server) Calls() map[string]int {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// WriteCalls returns how many calls of operations that change state were made
+// (every operation but Describe*, Get*, List*, BatchGet* and BatchCheck*).
+func (s *Server) WriteCalls() int {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	n := 0
+	for op, c := range s.calls {
+		if isWriteOperation(op) {
+			n += c
+		}
+	}
+	return n
+}
+
+// ResetCalls forgets the counted calls (not the injected faults).
+func (s *Server) ResetCalls() {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	clear(s.calls)
+}
+
+// Inject arranges a fault for the next f.Count calls of an ECR operation (e.g.
+// "CreateRepository"). Faults for one operation apply in the order injected.
+func (s *Server) Inject(operation string, f Fault) {
+	if f.Count <= 0 {
+		return
+	}
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	s.faults[operation] = append(s.faults[operation], f)
+}
+
+// record counts a call and takes the fault due for it, if any.
+func (s *Server) record(op string) (Fault, bool) {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	s.calls[op]++
+	q := s.faults[op]
+	if len(q) == 0 {
+		return Fault{}, false
+	}
+	f := q[0]
+	q[0].Count--
+	if q[0].Count <= 0 {
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		delete(s.faults, op)
+	} else {
+		s.faults[op] = q
+	}
+	return f, true
+}
+
+func isWriteOperation(op string) bool {
+	for _, p := range []string{"Describe", "Get", "List", "BatchGet", "BatchCheck"} {
+		if strings.HasPrefix(op, p) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,304 @@
+// Package awsauth builds the AWS configuration the action uses: the region
+// from the inputs or the environment, credentials from the standard AWS chain
+// or, with role_to_assume, from the GitHub OIDC token exchanged with STS.
+//
+// Endpoints are the SDK's own: AWS_ENDPOINT_URL_ECR and AWS_ENDPOINT_URL_STS
+// (and AWS_ENDPOINT_URL) are read by config.LoadDefaultConfig and honoured by
+// every client built from the returned config.
+package awsauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Defaults of the inputs this package reads.
+const (
+	DefaultRoleSessionName = "ecr-action"
+	DefaultAudience        = "sts.amazonaws.com"
+)
+
+// Variables the GitHub runner sets when the workflow grants
+// `permissions: id-token: write`.
+const (
+	TokenRequestURLVar   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	TokenRequestTokenVar = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+)
+
+// tokenRefreshTimeout bounds a later OIDC token request made when cached
+// credentials expire; the SDK's token retriever interface takes no context.
+const tokenRefreshTimeout = 30 * time.Second
+
+// Options are the inputs and hooks Load needs.
+type Options struct {
+	Region          string // input aws_region; falls back to AWS_REGION, then AWS_DEFAULT_REGION
+	RoleToAssume    string // input role_to_assume
+	RoleSessionName string // input role_session_name (default "ecr-action")
+	Audience        string // input audience (default "sts.amazonaws.com")
+	Getenv          func(string) string
+	HTTPClient      *http.Client        // nil = default
+	Mask            func(secret string) // called with the OIDC token (and any secret) before anything could log it
+}
+
+// InputError reports an input (or the environment variables standing in for
+// it) that cannot be used.
+type InputError struct {
+	Input   string // the action input, e.g. "aws_region"
+	Value   string // the value given, "" when missing
+	Problem string // what is wrong and how to fix it
+}
+
+func (e *InputError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("input %s: %s", e.Input, e.Problem)
+	}
+	return fmt.Sprintf("input %s: %q %s", e.Input, e.Value, e.Problem)
+}
+
+// OIDCUnavailableError reports that role_to_assume was given but the runner
+// did not provide the OIDC token request variables.
+type OIDCUnavailableError struct {
+	Missing []string // the variables that were not set
+}
+
+func (e *OIDCUnavailableError) Error() string {
+	return fmt.Sprintf("input role_to_assume needs a GitHub OIDC token, but %s %s not set: add `permissions: id-token: write` to the workflow or job",
+		strings.Join(e.Missing, " and "), map[bool]string{true: "is", false: "are"}[len(e.Missing) == 1])
+}
+
+// TokenRequestError reports a failed request for the GitHub OIDC token.
+type TokenRequestError struct {
+	StatusCode int // 0 when no answer arrived
+	Err        error
+}
+
+func (e *TokenRequestError) Error() string {
+	if e.StatusCode != 0 {
+		return fmt.Sprintf("requesting the GitHub OIDC token: HTTP status %d: %v", e.StatusCode, e.Err)
+	}
+	return fmt.Sprintf("requesting the GitHub OIDC token: %v", e.Err)
+}
+
+func (e *TokenRequestError) Unwrap() error { return e.Err }
+
+// roleARN is the shape of an IAM role ARN in any partition.
+var roleARN = regexp.MustCompile(`^arn:aws[-a-z]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+
+// sessionName is what STS accepts as RoleSessionName.
+var sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+// Load returns an AWS configuration with the region resolved and credentials
+// retrieved once, so that a missing or refused credential fails here with the
+// reason rather than at the first ECR call. Secrets met on the way (the
+// request token, the OIDC token, the secret key and session token) are passed
+// to Mask and never appear in a returned error.
+func Load(ctx context.Context, o Options) (aws.Config, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	mask := o.Mask
+	if mask == nil {
+		mask = func(string) {}
+	}
+	o.RoleToAssume = strings.TrimSpace(o.RoleToAssume)
+	if o.RoleSessionName == "" {
+		o.RoleSessionName = DefaultRoleSessionName
+	}
+	if o.Audience == "" {
+		o.Audience = DefaultAudience
+	}
+
+	region, err := resolveRegion(o.Region, getenv)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if o.RoleToAssume != "" {
+		if !roleARN.MatchString(o.RoleToAssume) {
+			return aws.Config{}, &InputError{Input: "role_to_assume", Value: o.RoleToAssume,
+				Problem: "is not an IAM role ARN: expected arn:aws:iam::<12-digit account>:role/<name> (or another partition such as arn:aws-us-gov)"}
+		}
+		if !sessionName.MatchString(o.RoleSessionName) {
+			return aws.Config{}, &InputError{Input: "role_session_name", Value: o.RoleSessionName,
+				Problem: "is not a valid session name: use 2 to 64 characters from letters, digits and _+=,.@-"}
+		}
+	}
+
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	if o.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+
+	secrets := &secretSet{mask: mask}
+	if o.RoleToAssume != "" {
+		fetcher, err := newTokenFetcher(getenv, o.Audience, o.HTTPClient, secrets)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		// Fetch once now, with the caller's context: a refused token fails here.
+		token, err := fetcher.fetch(ctx)
+		if err != nil {
+			return aws.Config{}, secrets.redact(err)
+		}
+		fetcher.first = token
+		provider := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), o.RoleToAssume, fetcher,
+			func(wo *stscreds.WebIdentityRoleOptions) { wo.RoleSessionName = o.RoleSessionName })
+		cfg.Credentials = aws.NewCredentialsCache(provider)
+	}
+	if cfg.Credentials == nil {
+		return aws.Config{}, errors.New("no AWS credentials found: add an aws-actions/configure-aws-credentials step before this one, or set the role_to_assume input")
+	}
+
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		if o.RoleToAssume != "" {
+			return aws.Config{}, secrets.redact(fmt.Errorf("assuming role %s with the GitHub OIDC token (check the role's trust policy allows this repository and audience %q): %w",
+				o.RoleToAssume, o.Audience, err))
+		}
+		return aws.Config{}, secrets.redact(fmt.Errorf("getting AWS credentials from the environment (add an aws-actions/configure-aws-credentials step before this one, or set the role_to_assume input): %w", err))
+	}
+	secrets.add(creds.SecretAccessKey)
+	secrets.add(creds.SessionToken)
+	return cfg, nil
+}
+
+// resolveRegion applies the precedence aws_region, AWS_REGION,
+// AWS_DEFAULT_REGION.
+func resolveRegion(input string, getenv func(string) string) (string, error) {
+	for _, v := range []string{input, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")} {
+		if v = strings.TrimSpace(v); v != "" {
+			return v, nil
+		}
+	}
+	return "", &InputError{Input: "aws_region",
+		Problem: "no AWS region: set the aws_region input, or the AWS_REGION or AWS_DEFAULT_REGION environment variable"}
+}
+
+// tokenFetcher gets GitHub OIDC tokens from the runner's token service. It
+// is the stscreds.IdentityTokenRetriever of the web identity provider.
+type tokenFetcher struct {
+	url          string // request URL with the audience added
+	requestToken string
+	client       *http.Client
+	secrets      *secretSet
+	first        string // the token fetched by Load, used once
+}
+
+func newTokenFetcher(getenv func(string) string, audience string, client *http.Client, secrets *secretSet) (*tokenFetcher, error) {
+	rawURL, requestToken := getenv(TokenRequestURLVar), getenv(TokenRequestTokenVar)
+	secrets.add(requestToken)
+	var missing []string
+	if rawURL == "" {
+		missing = append(missing, TokenRequestURLVar)
+	}
+	if requestToken == "" {
+		missing = append(missing, TokenRequestTokenVar)
+	}
+	if len(missing) > 0 {
+		return nil, &OIDCUnavailableError{Missing: missing}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%s is not an http(s) URL; it is set by the runner, do not override it", TokenRequestURLVar)
+	}
+	// The runner's URL already carries a query; append the audience to it.
+	sep := "&"
+	if u.RawQuery == "" {
+		sep = "?"
+		rawURL = strings.TrimSuffix(rawURL, "?")
+	}
+	if client == nil {
+		client = &http.Client{Timeout: tokenRefreshTimeout}
+	}
+	return &tokenFetcher{
+		url:          rawURL + sep + "audience=" + url.QueryEscape(audience),
+		requestToken: requestToken,
+		client:       client,
+		secrets:      secrets,
+	}, nil
+}
+
+// GetIdentityToken implements stscreds.IdentityTokenRetriever. The first call
+// returns the token Load fetched; later calls (credentials refreshed after
+// they expire) fetch a fresh one, bounded by tokenRefreshTimeout.
+func (f *tokenFetcher) GetIdentityToken() ([]byte, error) {
+	if f.first != "" {
+		token := f.first
+		f.first = ""
+		return []byte(token), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), tokenRefreshTimeout)
+	defer cancel()
+	token, err := f.fetch(ctx)
+	if err != nil {
+		return nil, f.secrets.redact(err)
+	}
+	return []byte(token), nil
+}
+
+// fetch requests a token and masks it.
+func (f *tokenFetcher) fetch(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	if err != nil {
+		return "", &TokenRequestError{Err: errors.New("building the request failed")}
+	}
+	req.Header.Set("Authorization", "bearer "+f.requestToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		// A *url.Error repeats the URL; keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", &TokenRequestError{Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", &TokenRequestError{StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", &TokenRequestError{StatusCode: resp.StatusCode, Err: errors.New(short(string(body)))}
+	}
+	var answer struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return "", &TokenRequestError{StatusCode: resp.StatusCode, Err: errors.New("the answer is not JSON with a value field")}
+	}
+	if answer.Value == "" {
+		return "", &TokenRequestError{StatusCode: resp.StatusCode, Err: errors.New("the answer has no token in its value field")}
+	}
+	f.secrets.add(answer.Value)
+	return answer.Value, nil
+}
+
+func short(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	if s == "" {
+		s = "empty answer"
+	}
+	return s
+}

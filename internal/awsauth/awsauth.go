@@ -103,9 +103,10 @@ var sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 // Load returns an AWS configuration with the region resolved and credentials
 // retrieved once, so that a missing or refused credential fails here with the
-// reason rather than at the first ECR call. Secrets met on the way (the
-// request token, the OIDC token, the secret key and session token) are passed
-// to Mask and never appear in a returned error.
+// reason rather than at the first ECR call. Secrets Load itself obtains (the
+// OIDC request token, the OIDC token, the assumed role's keys and session
+// token) are passed to Mask as soon as they are known, and no secret appears
+// in a returned error.
 func Load(ctx context.Context, o Options) (aws.Config, error) {
 	getenv := o.Getenv
 	if getenv == nil {
@@ -175,8 +176,14 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		}
 		return aws.Config{}, secrets.redact(fmt.Errorf("getting AWS credentials from the environment (add an aws-actions/configure-aws-credentials step before this one, or set the role_to_assume input): %w", err))
 	}
-	secrets.add(creds.SecretAccessKey)
-	secrets.add(creds.SessionToken)
+	if o.RoleToAssume != "" {
+		// Credentials this action obtained are masked here. Credentials from
+		// the environment are not: their source (repository secrets, or
+		// configure-aws-credentials) has masked them already.
+		secrets.add(creds.AccessKeyID)
+		secrets.add(creds.SecretAccessKey)
+		secrets.add(creds.SessionToken)
+	}
 	return cfg, nil
 }
 

@@ -243,7 +243,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	if oidc.calls != 1 || stsF.calls != 1 {
 		t.Errorf("OIDC calls %d, STS calls %d, want 1 each (credentials cached)", oidc.calls, stsF.calls)
 	}
-	for _, s := range []string{requestToken, oidcToken, stsSecret, stsSession} {
+	for _, s := range []string{requestToken, oidcToken, stsKeyID, stsSecret, stsSession} {
 		if !rec.has(s) {
 			t.Errorf("Mask was not called with %q", s)
 		}
@@ -530,10 +530,10 @@ func TestEnvironmentCredentials(t *testing.T) {
 	if got.AccessKeyID != "ASIAENVKEY" || got.SecretAccessKey != envSecret || got.SessionToken != envSession {
 		t.Errorf("credentials = %q/%q/%q, want the environment's", got.AccessKeyID, got.SecretAccessKey, got.SessionToken)
 	}
-	for _, s := range []string{envSecret, envSession} {
-		if !rec.has(s) {
-			t.Errorf("Mask was not called with %q", s)
-		}
+	// Their source masked them already; masking again would only put them
+	// on an ::add-mask:: line.
+	if len(rec.masked) != 0 {
+		t.Errorf("Mask called with %q, want no calls for environment credentials", rec.masked)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -202,4 +203,28 @@ func TestBrokenLogStreamDoesNotPanic(t *testing.T) {
 	if fw.calls != 1 {
 		t.Errorf("writer called %d times, want 1 (later writes dropped)", fw.calls)
 	}
+}
+
+func FuzzLogNeverExecutes(f *testing.F) {
+	for _, v := range hostile {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		w, buf := newTestWorkflow(nil)
+		w.Infof("%s", v)
+		w.Warning(v, v)
+		got := runnerExecute(t, buf.String())
+		want := []runnerCommand{{Name: "warning", Props: map[string]string{}, Data: v}}
+		// The runner trims the properties text, so a title's trailing white
+		// space is lost (and an all-blank title dropped): cosmetic, not a
+		// command.
+		// CR and LF are escaped before the runner trims, so they stay.
+		trimmed := func(r rune) bool { return unicode.IsSpace(r) && r != '\r' && r != '\n' }
+		if title := strings.TrimRightFunc(v, trimmed); title != "" {
+			want[0].Props["title"] = title
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("runner commands (-want +got):\n%s\nlog:\n%q", diff, buf.String())
+		}
+	})
 }

@@ -35,7 +35,9 @@ type Job struct {
 // Outcome is what the runner reads back after the container exits.
 type Outcome struct {
 	ExitCode int
-	Log      string            // stdout and stderr as the runner scans them
+	Log      string            // stdout and stderr as the runner shows them: add-mask lines hidden, masked values as ***
+	RawLog   string            // stdout and stderr as the process wrote them
+	Masks    []string          // values the process masked with ::add-mask::
 	Outputs  map[string]string // parsed from GITHUB_OUTPUT
 	Summary  string            // GITHUB_STEP_SUMMARY
 	Env      map[string]string // parsed from GITHUB_ENV
@@ -123,7 +125,8 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 		}
 		out.ExitCode = exit.ExitCode()
 	}
-	out.Log = log.String()
+	out.RawLog = log.String()
+	out.Log, out.Masks = applyMasks(out.RawLog)
 	// The runner reads the file commands after the container exits, also
 	// when it failed.
 	if out.Outputs, err = parseFileCommand(files["GITHUB_OUTPUT"]); err != nil {
@@ -189,3 +192,28 @@ func parseFileCommand(path string) (map[string]string, error) {
 }
 
 func randomSuffix() string { return strings.ToLower(rand.Text()[:12]) }
+
+// applyMasks does what the runner does with ::add-mask:: commands: the
+// command line is not shown, and the value is replaced by *** wherever it
+// appears in the log.
+func applyMasks(raw string) (string, []string) {
+	lines := strings.Split(raw, "\n")
+	shown := lines[:0:0]
+	var masks []string
+	for _, line := range lines {
+		trimmed := strings.TrimLeft(line, " \t")
+		if v, ok := strings.CutPrefix(trimmed, "::add-mask::"); ok {
+			v = strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%").Replace(strings.TrimRight(v, "\r"))
+			if v != "" {
+				masks = append(masks, v)
+			}
+			continue
+		}
+		shown = append(shown, line)
+	}
+	text := strings.Join(shown, "\n")
+	for _, m := range masks {
+		text = strings.ReplaceAll(text, m, "***")
+	}
+	return text, masks
+}

@@ -1,0 +1,180 @@
+// Command ecr-action is the GitHub Action's entry point: it validates the
+// inputs, ensures the ECR repository, and reports outputs and a job summary.
+// main is wiring only; realMain returns the exit code.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/smithy-go"
+
+	"github.com/org/ecr-action/internal/awsauth"
+	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/reconcile"
+	"github.com/org/ecr-action/internal/report"
+)
+
+func main() {
+	// The runner cancels a step with SIGINT, then SIGTERM 7.5 s later.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := realMain(ctx, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// maxAttempts bounds the SDK's retries of throttled and transient calls
+// (ThrottlingException is normal when many matrix jobs share an account).
+const maxAttempts = 8
+
+func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string) int {
+	wf := report.New(stdout, getenv)
+	fail := func(title, message string) int {
+		wf.Error(title, message)
+		if err := wf.AppendSummary(report.RenderError(title, message)); err != nil {
+			wf.Infof("could not write the job summary: %v", err)
+		}
+		return 1
+	}
+
+	endInputs := wf.Group("Inputs")
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		endInputs()
+		var fe config.Errors
+		if errors.As(err, &fe) {
+			// The runner keeps 10 annotations per step: one per input, then
+			// the whole list in the summary.
+			for i, f := range fe {
+				if i == 9 && len(fe) > 10 {
+					wf.Error("Invalid inputs", fmt.Sprintf("%d more invalid inputs: see the job summary", len(fe)-9))
+					break
+				}
+				wf.Error("Invalid input "+f.Input, f.Error())
+			}
+			if err := wf.AppendSummary(report.RenderError("Invalid inputs", err.Error()+"\n\nNothing was changed in AWS.")); err != nil {
+				wf.Infof("could not write the job summary: %v", err)
+			}
+			return 1
+		}
+		return fail("Invalid inputs", err.Error())
+	}
+	wf.Infof("repository: %s", cfg.Repository)
+	for _, w := range cfg.Warnings {
+		wf.Warning("Ignored input", w)
+	}
+	endInputs()
+
+	endAuth := wf.Group("AWS credentials")
+	awsCfg, err := awsauth.Load(ctx, awsauth.Options{
+		Region:          cfg.Region,
+		RoleToAssume:    cfg.RoleToAssume,
+		RoleSessionName: cfg.RoleSessionName,
+		Audience:        cfg.Audience,
+		Getenv:          getenv,
+		Mask:            wf.Mask,
+	})
+	endAuth()
+	if err != nil {
+		return fail("AWS credentials", err.Error())
+	}
+	wf.Infof("region: %s", awsCfg.Region)
+	client := ecr.NewFromConfig(awsCfg, func(o *ecr.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)
+	})
+
+	endRepo := wf.Group("Repository " + cfg.Repository)
+	res, err := reconcile.Reconcile(ctx, client, cfg)
+	if res != nil {
+		for _, c := range res.Changes {
+			wf.Infof("%-20s %-10s desired: %s", c.Setting, c.Action, c.Desired)
+		}
+	}
+	endRepo()
+	if err != nil {
+		title, msg := explain(err)
+		if res != nil && res.Writes > 0 {
+			msg += fmt.Sprintf("\n\n%d write call(s) had been made before the failure; a re-run picks up from the current state.", res.Writes)
+		}
+		return fail(title, msg)
+	}
+	for _, d := range res.Drift {
+		wf.Warning("Encryption drift", d)
+	}
+	for _, n := range res.Notes {
+		wf.Infof("note: %s", n)
+	}
+	if res.Writes == 0 {
+		wf.Infof("repository %s is up to date: no write calls", res.Repository.Name)
+	} else {
+		wf.Infof("repository %s reconciled with %d write call(s)", res.Repository.Name, res.Writes)
+	}
+
+	repo := res.Repository
+	outputs := []struct{ name, value string }{
+		{"repository_url", repo.URI},
+		{"repository_arn", repo.ARN},
+		{"repository_name", repo.Name},
+		{"registry_id", repo.RegistryID},
+		{"repository_registry_url", repo.RegistryURL()},
+	}
+	for _, o := range outputs {
+		if err := wf.SetOutput(o.name, o.value); err != nil {
+			return fail("Outputs", fmt.Sprintf("setting output %s: %v", o.name, err))
+		}
+	}
+	rows := make([]report.Row, len(res.Changes))
+	for i, c := range res.Changes {
+		rows[i] = report.Row{Setting: c.Setting, Desired: c.Desired, Found: c.Found, Action: c.Action}
+	}
+	summary := report.RenderRepository(report.RepositorySummary{
+		Name: repo.Name, URI: repo.URI, ARN: repo.ARN, Created: res.Created, Rows: rows, WriteCalls: res.Writes,
+	})
+	if err := wf.AppendSummary(summary); err != nil {
+		return fail("Job summary", err.Error())
+	}
+	if err := wf.Err(); err != nil {
+		// The log could not be written: the runner would not see outputs'
+		// companions (masks, annotations), so say so through the exit code.
+		fmt.Fprintf(stderr, "writing the log: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// explain turns an AWS error into an annotation title and a message that says
+// what to do.
+func explain(err error) (string, string) {
+	var op *smithy.OperationError
+	var api smithy.APIError
+	if errors.As(err, &op) && errors.As(err, &api) {
+		action := "ecr:" + op.OperationName
+		switch api.ErrorCode() {
+		case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
+			return "Permission denied",
+				fmt.Sprintf("%v\n\nThe credentials lack %s. Add it to the role's policy (the README lists the minimal policy).", err, action)
+		case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
+			return "AWS credentials rejected",
+				fmt.Sprintf("%v\n\nCheck the credentials step (aws-actions/configure-aws-credentials or role_to_assume) and the region.", err)
+		case "KmsException":
+			return "KMS key unusable",
+				fmt.Sprintf("%v\n\nCheck kms_key_arn: the key must exist in this region and allow kms:CreateGrant and kms:DescribeKey to the caller.", err)
+		case "ThrottlingException":
+			return "Throttled by ECR",
+				fmt.Sprintf("%v\n\nECR kept throttling after %d attempts; re-run the job or spread matrix jobs out.", err, maxAttempts)
+		}
+		return "ECR " + op.OperationName + " failed", err.Error()
+	}
+	if errors.Is(err, context.Canceled) {
+		return "Cancelled", "the run was cancelled before the repository was fully reconciled; re-run to finish"
+	}
+	return "Repository reconcile failed", err.Error() +
+		"\n\nIf no AWS credentials were found, add aws-actions/configure-aws-credentials before this step, or set role_to_assume."
+}

@@ -360,7 +360,7 @@ func describeLifecycle(doc string) string {
 	parts := make([]string, 0, len(p.Rules))
 	for _, rule := range p.Rules {
 		s := rule.Selection
-		what := s.TagStatus
+		what := map[string]string{"any": "images", "untagged": "untagged images", "tagged": "tagged images"}[s.TagStatus]
 		if len(s.TagPatternList) > 0 {
 			what = "tagged " + strings.Join(s.TagPatternList, "+")
 		} else if len(s.TagPrefixList) > 0 {
@@ -372,7 +372,7 @@ func describeLifecycle(doc string) string {
 		case s.CountType == "imageCountMoreThan":
 			parts = append(parts, fmt.Sprintf("%d. keep last %d %s", rule.RulePriority, s.CountNumber, what))
 		default:
-			parts = append(parts, fmt.Sprintf("%d. %s %s after %d %s", rule.RulePriority, rule.Action.Type, what, s.CountNumber, s.CountUnit))
+			parts = append(parts, fmt.Sprintf("%d. %s %s older than %d %s", rule.RulePriority, rule.Action.Type, what, s.CountNumber, s.CountUnit))
 		}
 	}
 	return strings.Join(parts, "; ")

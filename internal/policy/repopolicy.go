@@ -91,12 +91,7 @@ func MergeCrossAccount(existing, partition string, accounts []string) (string, e
 		if err := json.Unmarshal([]byte(existing), &doc); err != nil {
 			return "", fmt.Errorf("parsing the repository's current policy: %w", err)
 		}
-		switch st := doc["Statement"].(type) {
-		case map[string]any:
-			statements = []any{st}
-		case []any:
-			statements = st
-		}
+		statements = statementsOf(doc)
 	}
 	kept := make([]any, 0, len(statements)+1)
 	for _, s := range statements {
@@ -136,13 +131,7 @@ func OwnedStatementAccounts(doc string) []string {
 	if json.Unmarshal([]byte(doc), &m) != nil {
 		return nil
 	}
-	var statements []any
-	switch st := m["Statement"].(type) {
-	case map[string]any:
-		statements = []any{st}
-	case []any:
-		statements = st
-	}
+	statements := statementsOf(m)
 	for _, s := range statements {
 		st, ok := s.(map[string]any)
 		if !ok || st["Sid"] != CrossAccountSid {
@@ -184,13 +173,7 @@ func normalizeIAM(doc string) (string, error) {
 	if err := json.Unmarshal([]byte(doc), &m); err != nil {
 		return "", err
 	}
-	var statements []any
-	switch st := m["Statement"].(type) {
-	case map[string]any:
-		statements = []any{st}
-	case []any:
-		statements = st
-	}
+	statements := statementsOf(m)
 	norm := make([]string, 0, len(statements))
 	for _, s := range statements {
 		st, ok := s.(map[string]any)
@@ -254,4 +237,15 @@ func sortedList(v any) any {
 		return l
 	}
 	return v
+}
+
+// statementsOf returns a policy's statements: IAM allows one object or a list.
+func statementsOf(doc map[string]any) []any {
+	switch st := doc["Statement"].(type) {
+	case map[string]any:
+		return []any{st}
+	case []any:
+		return st
+	}
+	return nil
 }

@@ -64,6 +64,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("operation %q is not implemented by ecrlocal", op)})
 		return
 	}
+	// Read the body first: the server notices a client hanging up (and
+	// cancels r.Context) only once the body is consumed.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
+	if err != nil {
+		writeAPIError(w, &apiError{code: "SerializationException", msg: "reading the request body: " + err.Error()})
+		return
+	}
+	if len(body) > maxAPIBody {
+		writeAPIError(w, &apiError{code: "SerializationException", msg: fmt.Sprintf("request body is larger than %d bytes", maxAPIBody)})
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
 	if f, due := s.record(op); due {
 		if f.Delay > 0 {
 			t := time.NewTimer(f.Delay)
@@ -82,18 +96,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, &apiError{code: f.Error, msg: fmt.Sprintf("injected fault for %s", op)})
 			return
 		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
-	if err != nil {
-		writeAPIError(w, &apiError{code: "SerializationException", msg: "reading the request body: " + err.Error()})
-		return
-	}
-	if len(body) > maxAPIBody {
-		writeAPIError(w, &apiError{code: "SerializationException", msg: fmt.Sprintf("request body is larger than %d bytes", maxAPIBody)})
-		return
-	}
-	if len(body) == 0 {
-		body = []byte("{}")
 	}
 	out, aerr := handler(s, body, r.Host)
 	if aerr != nil {

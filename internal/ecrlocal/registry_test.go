@@ -686,4 +686,3 @@ func TestConcurrentClients(t *testing.T) {
 		t.Errorf("CreateRepository calls = %d, want %d", got, 2*clients+1)
 	}
 }
-

@@ -23,6 +23,16 @@
 //   - The layer-upload API operations (InitiateLayerUpload, UploadLayerPart,
 //     CompleteLayerUpload, GetDownloadUrlForLayer), scanning, replication and
 //     pull-through cache are not implemented and answer UnknownOperationException.
+//   - Policies come back reformatted, as ECR does: repository policies
+//     pretty-printed in ECR's style, lifecycle policies compacted. Compare
+//     them as JSON, never as text.
+//   - Tags follow the distribution spec's grammar (at most 128 characters)
+//     on both APIs; ECR's PutImage accepts up to 300.
+//   - BatchCheckLayerAvailability reports a blob the repository lacks as a
+//     MissingLayerDigest failure.
+//   - The registry accepts manifest DELETE (by digest: the image; by tag:
+//     the tag, and the image with its last tag), as ECR now does; blob DELETE
+//     is refused.
 //   - KMS keys are not checked for existence; KMS without a key reports a
 //     stable, made-up ARN for the AWS-managed aws/ecr key.
 package ecrlocal

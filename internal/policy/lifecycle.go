@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // The rules below follow "Lifecycle policy properties in Amazon ECR":
@@ -143,12 +144,12 @@ func ValidateLifecyclePolicy(doc string) error {
 	if dec.More() {
 		return &ValidationError{Problems: []string{"trailing data after the JSON document"}}
 	}
-	if len(doc) > 30720 {
-		// PutLifecyclePolicy: lifecyclePolicyText length 100 to 30720.
-		return &ValidationError{Problems: []string{fmt.Sprintf("policy is %d characters; ECR accepts at most 30720", len(doc))}}
-	}
 	if len(raw.Rules) == 0 {
 		return &ValidationError{Problems: []string{`"rules" must be a non-empty array`}}
+	}
+	// PutLifecyclePolicy: lifecyclePolicyText length 100 to 30720.
+	if n := utf8.RuneCountInString(doc); n < 100 || n > 30720 {
+		return &ValidationError{Problems: []string{fmt.Sprintf("policy is %d characters; ECR accepts 100 to 30720", n)}}
 	}
 	var problems []string
 	seen := map[int]int{}

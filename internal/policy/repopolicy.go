@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Repository policies follow "Private repository policies in Amazon ECR":
@@ -25,8 +26,8 @@ func PullActions() []string {
 // ValidateRepositoryPolicy checks that doc is a JSON policy object with a
 // Statement, within ECR's size limit.
 func ValidateRepositoryPolicy(doc string) error {
-	if len(doc) > MaxRepositoryPolicyLength {
-		return &ValidationError{Problems: []string{fmt.Sprintf("policy is %d characters; ECR accepts at most %d", len(doc), MaxRepositoryPolicyLength)}}
+	if n := utf8.RuneCountInString(doc); n > MaxRepositoryPolicyLength {
+		return &ValidationError{Problems: []string{fmt.Sprintf("policy is %d characters; ECR accepts at most %d", n, MaxRepositoryPolicyLength)}}
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(doc), &m); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,12 +11,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/org/ecr-action/internal/ecrlocal"
+	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/runner"
 )
@@ -52,17 +51,8 @@ type env struct {
 }
 
 func start(t *testing.T) *env {
-	t.Helper()
-	srv, err := ecrlocal.New(ecrlocal.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	return &env{srv: srv, url: ts.URL, client: ecr.New(ecr.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(ts.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
-	})}
+	e := ecrlocaltest.Start(t)
+	return &env{srv: e.Server, url: e.URL, client: e.Client}
 }
 
 func (e *env) run(t *testing.T, inputs map[string]string) *runner.Outcome {
@@ -70,15 +60,15 @@ func (e *env) run(t *testing.T, inputs map[string]string) *runner.Outcome {
 	out, err := runner.Run(context.Background(), runner.Job{
 		Binary: actionBinary, Root: t.TempDir(), Inputs: inputs,
 		Env: map[string]string{
-			"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret-key",
-			"AWS_SESSION_TOKEN": "test-session-token", "AWS_REGION": "us-east-1",
+			"AWS_ACCESS_KEY_ID": ecrlocaltest.AccessKeyID, "AWS_SECRET_ACCESS_KEY": ecrlocaltest.SecretAccessKey,
+			"AWS_SESSION_TOKEN": "test-session-token", "AWS_REGION": ecrlocaltest.Region,
 			"AWS_ENDPOINT_URL_ECR": e.url,
 		},
 	})
 	if err != nil {
 		t.Fatalf("running the action: %v", err)
 	}
-	for _, secret := range []string{"test-secret-key", "test-session-token"} {
+	for _, secret := range []string{ecrlocaltest.SecretAccessKey, "test-session-token"} {
 		for where, text := range map[string]string{"log": out.Log, "summary": out.Summary, "outputs": strings.Join(values(out.Outputs), "\n")} {
 			if strings.Contains(text, secret) {
 				t.Errorf("a secret reached the %s", where)
@@ -245,5 +235,29 @@ func TestInvalidInputsChangeNothing(t *testing.T) {
 				t.Errorf("invalid input reached ECR: %v", e.srv.Calls())
 			}
 		})
+	}
+}
+
+func TestEncryptionDriftWarnsAndSucceeds(t *testing.T) {
+	e := start(t)
+	if _, err := e.client.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
+		RepositoryName:          aws.String("canvas-ta-production-app"),
+		EncryptionConfiguration: &types.EncryptionConfiguration{EncryptionType: types.EncryptionTypeKms},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	out := e.run(t, seedInputs())
+	if out.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s", out.ExitCode, out.Log)
+	}
+	if !strings.Contains(out.Log, "::warning title=Encryption drift::") {
+		t.Errorf("no drift warning annotation:\n%s", out.Log)
+	}
+	if !strings.Contains(out.Summary, "drift") {
+		t.Errorf("summary does not show the drift:\n%s", out.Summary)
+	}
+	if c := e.srv.Calls(); c["CreateRepository"]+c["DeleteRepository"] != 0 {
+		t.Errorf("drift led to re-creation: %v", c)
 	}
 }

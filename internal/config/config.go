@@ -164,7 +164,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	} else if project != "" && env != "" {
 		c.Repository = project + "-" + env + "-" + withDefault("repository_name")
 		if err := policy.ValidateRepositoryName(c.Repository); err != nil {
-			bad("project_name", c.Repository, "project_name, environment and repository_name form the repository name, which is not valid for ECR: %v; change them or set repository", err)
+			bad("project_name", c.Repository, "with environment and repository_name it forms the repository name shown, which ECR refuses: it %v. Change these inputs or set repository", err)
 		}
 	}
 
@@ -244,8 +244,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	for _, id := range ids {
 		if id == "*" {
 			bad("allowed_account_ids", id, "a wildcard principal would let every AWS account pull; list 12-digit account IDs")
-		} else if err := policy.ValidateAccountID(id); err != nil {
-			bad("allowed_account_ids", id, "%v", err)
+		} else if policy.ValidateAccountID(id) != nil {
+			bad("allowed_account_ids", id, "each entry must be a 12-digit AWS account ID, leading zeros kept (e.g. 012345678901)")
 		}
 	}
 	switch {

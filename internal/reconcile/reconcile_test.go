@@ -3,14 +3,10 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/ecrlocal"
+	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/policy"
 )
 
@@ -25,23 +22,8 @@ import (
 // the wire format and ECR's answers are the ones the action meets.
 
 func newECR(t *testing.T) (*ecrlocal.Server, *ecr.Client) {
-	t.Helper()
-	srv, err := ecrlocal.New(ecrlocal.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	client := ecr.New(ecr.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(ts.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 5
-			o.MaxBackoff = 10 * time.Millisecond
-		}),
-	})
-	return srv, client
+	e := ecrlocaltest.Start(t)
+	return e.Server, e.Client
 }
 
 func load(t *testing.T, inputs map[string]string) *config.Config {

@@ -156,5 +156,31 @@ func (s *Server) checkRef(ref repoRef) *apiError {
 	return nil
 }
 
+// decodeRef decodes a request that names a repository (in embeds repoRef,
+// which ref points to) and checks the reference.
+func (s *Server) decodeRef(body []byte, in any, ref *repoRef) *apiError {
+	if aerr := decode(body, in); aerr != nil {
+		return aerr
+	}
+	return s.checkRef(*ref)
+}
+
+// inRepo runs fn on the named repository under the state lock: shared for
+// reads, exclusive when write is set.
+func (s *Server) inRepo(name string, write bool, fn func(*repository) (any, *apiError)) (any, *apiError) {
+	if write {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	} else {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
+	r, aerr := s.repoLocked(name)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return fn(r)
+}
+
 // encodeBase64 is the authorization token encoding.
 func encodeBase64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -133,10 +133,7 @@ func (s *Server) describeImages(body []byte, _ string) (any, *apiError) {
 		MaxResults *int             `json:"maxResults"`
 		Filter     *tagStatusFilter `json:"filter"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	s.mu.RLock()
@@ -195,10 +192,7 @@ func (s *Server) listImages(body []byte, _ string) (any, *apiError) {
 		MaxResults *int             `json:"maxResults"`
 		Filter     *tagStatusFilter `json:"filter"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	limit, aerr := pageSize(in.MaxResults, 100)
@@ -253,10 +247,7 @@ func (s *Server) batchGetImage(body []byte, _ string) (any, *apiError) {
 		ImageIDs           []imageID `json:"imageIds"`
 		AcceptedMediaTypes []string  `json:"acceptedMediaTypes"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
@@ -292,10 +283,7 @@ func (s *Server) batchDeleteImage(body []byte, _ string) (any, *apiError) {
 		repoRef
 		ImageIDs []imageID `json:"imageIds"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
@@ -341,10 +329,7 @@ func (s *Server) putImageAPI(body []byte, _ string) (any, *apiError) {
 		ImageTag               string `json:"imageTag"`
 		ImageDigest            string `json:"imageDigest"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if len(in.ImageTag) > 300 {
@@ -375,10 +360,7 @@ func (s *Server) batchCheckLayerAvailability(body []byte, _ string) (any, *apiEr
 		repoRef
 		LayerDigests []string `json:"layerDigests"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if len(in.LayerDigests) == 0 || len(in.LayerDigests) > 100 {

@@ -10,30 +10,17 @@ import (
 	"github.com/org/ecr-action/internal/policy"
 )
 
-// Lifecycle policy text length limits (PutLifecyclePolicy API reference).
-const (
-	minLifecyclePolicyLength = 100
-	maxLifecyclePolicyLength = 30720
-)
-
 func (s *Server) getLifecyclePolicy(body []byte, _ string) (any, *apiError) {
 	var in repoRef
-	if aerr := decode(body, &in); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in); aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.checkRef(in); aerr != nil {
-		return nil, aerr
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if r.lifecycle == "" {
-		return nil, s.lifecycleNotFound(r.name)
-	}
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "lifecyclePolicyText": r.lifecycle}, nil
+	return s.inRepo(in.RepositoryName, false, func(r *repository) (any, *apiError) {
+		if r.lifecycle == "" {
+			return nil, s.lifecycleNotFound(r.name)
+		}
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "lifecyclePolicyText": r.lifecycle}, nil
+	})
 }
 
 func (s *Server) lifecycleNotFound(name string) *apiError {
@@ -48,14 +35,8 @@ func (s *Server) putLifecyclePolicy(body []byte, _ string) (any, *apiError) {
 		repoRef
 		LifecyclePolicyText string `json:"lifecyclePolicyText"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
-		return nil, aerr
-	}
-	if n := len(in.LifecyclePolicyText); n < minLifecyclePolicyLength || n > maxLifecyclePolicyLength {
-		return nil, invalidParameter("lifecyclePolicyText", fmt.Sprintf("length must be %d to %d, got %d", minLifecyclePolicyLength, maxLifecyclePolicyLength, n))
 	}
 	if err := policy.ValidateLifecyclePolicy(in.LifecyclePolicyText); err != nil {
 		return nil, &apiError{code: "InvalidParameterException", msg: "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: " + err.Error() + "'"}
@@ -64,36 +45,25 @@ func (s *Server) putLifecyclePolicy(body []byte, _ string) (any, *apiError) {
 	if err := json.Compact(&compact, []byte(in.LifecyclePolicyText)); err != nil {
 		return nil, invalidParameter("lifecyclePolicyText", "Invalid JSON syntax: "+err.Error())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	r.lifecycle = compact.String()
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "lifecyclePolicyText": r.lifecycle}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		r.lifecycle = compact.String()
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "lifecyclePolicyText": r.lifecycle}, nil
+	})
 }
 
 func (s *Server) deleteLifecyclePolicy(body []byte, _ string) (any, *apiError) {
 	var in repoRef
-	if aerr := decode(body, &in); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in); aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.checkRef(in); aerr != nil {
-		return nil, aerr
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if r.lifecycle == "" {
-		return nil, s.lifecycleNotFound(r.name)
-	}
-	text := r.lifecycle
-	r.lifecycle = ""
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "lifecyclePolicyText": text, "lastEvaluatedAt": epoch(time.Unix(0, 0))}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		if r.lifecycle == "" {
+			return nil, s.lifecycleNotFound(r.name)
+		}
+		text := r.lifecycle
+		r.lifecycle = ""
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "lifecyclePolicyText": text, "lastEvaluatedAt": epoch(time.Unix(0, 0))}, nil
+	})
 }
 
 func (s *Server) repoPolicyNotFound(name string) *apiError {
@@ -102,22 +72,15 @@ func (s *Server) repoPolicyNotFound(name string) *apiError {
 
 func (s *Server) getRepositoryPolicy(body []byte, _ string) (any, *apiError) {
 	var in repoRef
-	if aerr := decode(body, &in); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in); aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.checkRef(in); aerr != nil {
-		return nil, aerr
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if r.policy == "" {
-		return nil, s.repoPolicyNotFound(r.name)
-	}
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "policyText": r.policy}, nil
+	return s.inRepo(in.RepositoryName, false, func(r *repository) (any, *apiError) {
+		if r.policy == "" {
+			return nil, s.repoPolicyNotFound(r.name)
+		}
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "policyText": r.policy}, nil
+	})
 }
 
 // setRepositoryPolicy validates the policy (policy package: JSON, size,
@@ -130,10 +93,7 @@ func (s *Server) setRepositoryPolicy(body []byte, _ string) (any, *apiError) {
 		PolicyText string `json:"policyText"`
 		Force      bool   `json:"force"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if err := policy.ValidateRepositoryPolicy(in.PolicyText); err != nil {
@@ -143,36 +103,25 @@ func (s *Server) setRepositoryPolicy(body []byte, _ string) (any, *apiError) {
 	if err != nil {
 		return nil, invalidParameter("PolicyText", "Invalid JSON syntax: "+err.Error())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	r.policy = text
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "policyText": r.policy}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		r.policy = text
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "policyText": r.policy}, nil
+	})
 }
 
 func (s *Server) deleteRepositoryPolicy(body []byte, _ string) (any, *apiError) {
 	var in repoRef
-	if aerr := decode(body, &in); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in); aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.checkRef(in); aerr != nil {
-		return nil, aerr
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if r.policy == "" {
-		return nil, s.repoPolicyNotFound(r.name)
-	}
-	text := r.policy
-	r.policy = ""
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "policyText": text}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		if r.policy == "" {
+			return nil, s.repoPolicyNotFound(r.name)
+		}
+		text := r.policy
+		r.policy = ""
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "policyText": text}, nil
+	})
 }
 
 // repoFromARN finds the repository an ARN names; the caller holds s.mu.

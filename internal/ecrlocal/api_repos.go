@@ -283,23 +283,16 @@ func (s *Server) deleteRepository(body []byte, host string) (any, *apiError) {
 		repoRef
 		Force bool `json:"force"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
-		return nil, aerr
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if len(r.images) > 0 && !in.Force {
-		return nil, &apiError{code: "RepositoryNotEmptyException", msg: fmt.Sprintf("The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images", r.name, s.account)}
-	}
-	delete(s.repos, r.name)
-	return map[string]any{"repository": s.repositoryJSON(r, host)}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		if len(r.images) > 0 && !in.Force {
+			return nil, &apiError{code: "RepositoryNotEmptyException", msg: fmt.Sprintf("The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images", r.name, s.account)}
+		}
+		delete(s.repos, r.name)
+		return map[string]any{"repository": s.repositoryJSON(r, host)}, nil
+	})
 }
 
 func (s *Server) putImageScanningConfiguration(body []byte, _ string) (any, *apiError) {
@@ -307,23 +300,16 @@ func (s *Server) putImageScanningConfiguration(body []byte, _ string) (any, *api
 		repoRef
 		ImageScanningConfiguration *scanningConfig `json:"imageScanningConfiguration"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if in.ImageScanningConfiguration == nil {
 		return nil, invalidParameter("imageScanningConfiguration", "must not be null")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	r.scanOnPush = in.ImageScanningConfiguration.ScanOnPush
-	return map[string]any{"registryId": s.account, "repositoryName": r.name, "imageScanningConfiguration": scanningConfig{ScanOnPush: r.scanOnPush}}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		r.scanOnPush = in.ImageScanningConfiguration.ScanOnPush
+		return map[string]any{"registryId": s.account, "repositoryName": r.name, "imageScanningConfiguration": scanningConfig{ScanOnPush: r.scanOnPush}}, nil
+	})
 }
 
 func (s *Server) putImageTagMutability(body []byte, _ string) (any, *apiError) {
@@ -332,10 +318,7 @@ func (s *Server) putImageTagMutability(body []byte, _ string) (any, *apiError) {
 		ImageTagMutability                 string             `json:"imageTagMutability"`
 		ImageTagMutabilityExclusionFilters []mutabilityFilter `json:"imageTagMutabilityExclusionFilters"`
 	}
-	if aerr := decode(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.checkRef(in.repoRef); aerr != nil {
+	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
 	if in.ImageTagMutability == "" {
@@ -345,19 +328,15 @@ func (s *Server) putImageTagMutability(body []byte, _ string) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
-		return nil, aerr
-	}
-	r.mutability, r.filters = in.ImageTagMutability, filters
-	return map[string]any{
-		"registryId":                         s.account,
-		"repositoryName":                     r.name,
-		"imageTagMutability":                 r.mutability,
-		"imageTagMutabilityExclusionFilters": filtersJSON(r.filters),
-	}, nil
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		r.mutability, r.filters = in.ImageTagMutability, filters
+		return map[string]any{
+			"registryId":                         s.account,
+			"repositoryName":                     r.name,
+			"imageTagMutability":                 r.mutability,
+			"imageTagMutabilityExclusionFilters": filtersJSON(r.filters),
+		}, nil
+	})
 }
 
 // encodeToken and decodeToken make an opaque pagination token from a key.

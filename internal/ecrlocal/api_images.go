@@ -250,30 +250,26 @@ func (s *Server) batchGetImage(body []byte, _ string) (any, *apiError) {
 	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
-	if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
-		return nil, invalidParameter("imageIds", fmt.Sprintf("must hold 1 to 100 image IDs, got %d", len(in.ImageIDs)))
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
+	if aerr := checkImageIDs(in.ImageIDs); aerr != nil {
 		return nil, aerr
 	}
-	images, failures := []imageJSON{}, []imageFailure{}
-	for _, id := range in.ImageIDs {
-		img, fail := r.resolve(id)
-		if fail != nil {
-			failures = append(failures, *fail)
-			continue
+	return s.inRepo(in.RepositoryName, false, func(r *repository) (any, *apiError) {
+		images, failures := []imageJSON{}, []imageFailure{}
+		for _, id := range in.ImageIDs {
+			img, fail := r.resolve(id)
+			if fail != nil {
+				failures = append(failures, *fail)
+				continue
+			}
+			if len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, img.mediaType) {
+				failures = append(failures, imageFailure{ImageID: id, FailureCode: "UnsupportedImageType", FailureReason: fmt.Sprintf("The image's media type %s is not among the accepted media types", img.mediaType)})
+				continue
+			}
+			got := imageID{ImageDigest: img.digest, ImageTag: id.ImageTag}
+			images = append(images, imageJSON{RegistryID: s.account, RepositoryName: r.name, ImageID: got, ImageManifest: string(img.manifest), ImageManifestMediaType: img.mediaType})
 		}
-		if len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, img.mediaType) {
-			failures = append(failures, imageFailure{ImageID: id, FailureCode: "UnsupportedImageType", FailureReason: fmt.Sprintf("The image's media type %s is not among the accepted media types", img.mediaType)})
-			continue
-		}
-		got := imageID{ImageDigest: img.digest, ImageTag: id.ImageTag}
-		images = append(images, imageJSON{RegistryID: s.account, RepositoryName: r.name, ImageID: got, ImageManifest: string(img.manifest), ImageManifestMediaType: img.mediaType})
-	}
-	return map[string]any{"images": images, "failures": failures}, nil
+		return map[string]any{"images": images, "failures": failures}, nil
+	})
 }
 
 // batchDeleteImage removes tags or images: a tag alone untags, and the image
@@ -286,39 +282,35 @@ func (s *Server) batchDeleteImage(body []byte, _ string) (any, *apiError) {
 	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
-	if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
-		return nil, invalidParameter("imageIds", fmt.Sprintf("must hold 1 to 100 image IDs, got %d", len(in.ImageIDs)))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, aerr := s.repoLocked(in.RepositoryName)
-	if aerr != nil {
+	if aerr := checkImageIDs(in.ImageIDs); aerr != nil {
 		return nil, aerr
 	}
-	deleted, failures := []imageID{}, []imageFailure{}
-	for _, id := range in.ImageIDs {
-		img, fail := r.resolve(id)
-		if fail != nil {
-			failures = append(failures, *fail)
-			continue
-		}
-		if id.ImageDigest == "" {
-			delete(r.byTag, id.ImageTag)
-			deleted = append(deleted, imageID{ImageDigest: img.digest, ImageTag: id.ImageTag})
-			if len(r.tagsOf(img.digest)) == 0 {
-				r.deleteImageLocked(img.digest)
+	return s.inRepo(in.RepositoryName, true, func(r *repository) (any, *apiError) {
+		deleted, failures := []imageID{}, []imageFailure{}
+		for _, id := range in.ImageIDs {
+			img, fail := r.resolve(id)
+			if fail != nil {
+				failures = append(failures, *fail)
+				continue
 			}
-			continue
+			if id.ImageDigest == "" {
+				delete(r.byTag, id.ImageTag)
+				deleted = append(deleted, imageID{ImageDigest: img.digest, ImageTag: id.ImageTag})
+				if len(r.tagsOf(img.digest)) == 0 {
+					r.deleteImageLocked(img.digest)
+				}
+				continue
+			}
+			for _, t := range r.tagsOf(img.digest) {
+				deleted = append(deleted, imageID{ImageDigest: img.digest, ImageTag: t})
+			}
+			if len(r.tagsOf(img.digest)) == 0 {
+				deleted = append(deleted, imageID{ImageDigest: img.digest})
+			}
+			r.deleteImageLocked(img.digest)
 		}
-		for _, t := range r.tagsOf(img.digest) {
-			deleted = append(deleted, imageID{ImageDigest: img.digest, ImageTag: t})
-		}
-		if len(r.tagsOf(img.digest)) == 0 {
-			deleted = append(deleted, imageID{ImageDigest: img.digest})
-		}
-		r.deleteImageLocked(img.digest)
-	}
-	return map[string]any{"imageIds": deleted, "failures": failures}, nil
+		return map[string]any{"imageIds": deleted, "failures": failures}, nil
+	})
 }
 
 func (s *Server) putImageAPI(body []byte, _ string) (any, *apiError) {
@@ -396,4 +388,12 @@ func (s *Server) batchCheckLayerAvailability(body []byte, _ string) (any, *apiEr
 		layers = append(layers, layer{d, "AVAILABLE", size})
 	}
 	return map[string]any{"layers": layers, "failures": failures}, nil
+}
+
+// checkImageIDs applies BatchGetImage's and BatchDeleteImage's bound on imageIds.
+func checkImageIDs(ids []imageID) *apiError {
+	if len(ids) == 0 || len(ids) > 100 {
+		return invalidParameter("imageIds", fmt.Sprintf("must hold 1 to 100 image IDs, got %d", len(ids)))
+	}
+	return nil
 }

@@ -175,6 +175,5 @@ func explain(err error) (string, string) {
 	if errors.Is(err, context.Canceled) {
 		return "Cancelled", "the run was cancelled before the repository was fully reconciled; re-run to finish"
 	}
-	return "Repository reconcile failed", err.Error() +
-		"\n\nIf no AWS credentials were found, add aws-actions/configure-aws-credentials before this step, or set role_to_assume."
+	return "Repository reconcile failed", err.Error()
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -106,6 +107,36 @@ func ValidateMutability(mode string, filters []string) error {
 	default:
 		return fmt.Errorf("unknown mutability %q: accepted values are %s", mode, strings.Join(MutabilityModes(), ", "))
 	}
+}
+
+// TagImmutable reports whether an existing image tag may not be moved to
+// another image under a repository's mutability mode and exclusion filters:
+// for IMMUTABLE_WITH_EXCLUSION the tags matching a filter stay mutable, for
+// MUTABLE_WITH_EXCLUSION the matching tags are immutable. Filters are WILDCARD
+// patterns where '*' stands for any run of characters.
+func TagImmutable(mode string, filters []string, tag string) bool {
+	switch mode {
+	case Immutable:
+		return true
+	case ImmutableWithExclusion:
+		return !matchesAnyFilter(filters, tag)
+	case MutableWithExclusion:
+		return matchesAnyFilter(filters, tag)
+	default:
+		return false
+	}
+}
+
+// matchesAnyFilter reports whether tag matches one of the filters. Filters
+// hold only [0-9a-zA-Z._*-] (ValidateMutabilityFilter) and tags hold no '/',
+// so path.Match matches exactly the WILDCARD semantics.
+func matchesAnyFilter(filters []string, tag string) bool {
+	for _, f := range filters {
+		if ok, _ := path.Match(f, tag); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidateResourceTag checks one resource tag against ECR's limits.

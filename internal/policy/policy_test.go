@@ -276,3 +276,28 @@ func FuzzMergeCrossAccount(f *testing.F) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestTagImmutable(t *testing.T) {
+	cases := []struct {
+		mode    string
+		filters []string
+		tag     string
+		want    bool
+	}{
+		{"MUTABLE", nil, "latest", false},
+		{"IMMUTABLE", nil, "latest", true},
+		{"IMMUTABLE", nil, "v1.2.3", true},
+		{"IMMUTABLE_WITH_EXCLUSION", []string{"latest"}, "latest", false},
+		{"IMMUTABLE_WITH_EXCLUSION", []string{"latest"}, "v1", true},
+		{"IMMUTABLE_WITH_EXCLUSION", []string{"dev-*", "latest"}, "dev-abc", false},
+		{"MUTABLE_WITH_EXCLUSION", []string{"release-*"}, "release-1", true},
+		{"MUTABLE_WITH_EXCLUSION", []string{"release-*"}, "latest", false},
+		{"MUTABLE_WITH_EXCLUSION", []string{"v*.*.*"}, "v1.2.3", true},
+		{"MUTABLE_WITH_EXCLUSION", []string{"v*.*.*"}, "v1.2", false},
+	}
+	for _, c := range cases {
+		if got := TagImmutable(c.mode, c.filters, c.tag); got != c.want {
+			t.Errorf("TagImmutable(%s, %q, %q) = %v, want %v", c.mode, c.filters, c.tag, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,327 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/org/ecr-action/internal/policy"
+)
+
+// Options configure a Registry.
+type Options struct {
+	// Keychain resolves credentials per registry. Required: the caller
+	// decides what each registry gets (no silent anonymous fallback here).
+	Keychain authn.Keychain
+	// Transport is the HTTP transport; nil means remote.DefaultTransport.
+	Transport http.RoundTripper
+	// Jobs is how many blobs move at once; 0 means 8.
+	Jobs int
+	// UserAgent is added to go-containerregistry's.
+	UserAgent string
+	// Logf receives progress lines; nil keeps the package silent.
+	Logf func(format string, args ...any)
+	// ProgressEvery is how often a long upload logs a line; 0 means 5 s.
+	ProgressEvery time.Duration
+}
+
+// Registry pushes to, and reads from, registries through one pusher and one
+// puller, so each registry is pinged and authenticated once per run.
+type Registry struct {
+	puller *remote.Puller
+	pusher *remote.Pusher
+	logf   func(string, ...any)
+	every  time.Duration
+}
+
+// New returns a Registry.
+func New(o Options) (*Registry, error) {
+	if o.Keychain == nil {
+		return nil, errors.New("image.New: Options.Keychain is required")
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = 8
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 5 * time.Second
+	}
+	ropts := []remote.Option{remote.WithAuthFromKeychain(o.Keychain), remote.WithJobs(o.Jobs)}
+	if o.Transport != nil {
+		ropts = append(ropts, remote.WithTransport(o.Transport))
+	}
+	if o.UserAgent != "" {
+		ropts = append(ropts, remote.WithUserAgent(o.UserAgent))
+	}
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	pusher, err := remote.NewPusher(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{puller: puller, pusher: pusher, logf: o.Logf, every: o.ProgressEvery}, nil
+}
+
+// Puller is the Registry's puller, for opening docker:// sources and base
+// images with the same credentials and connections.
+func (r *Registry) Puller() *remote.Puller { return r.puller }
+
+// Target is the repository pushed to and its tag mutability.
+type Target struct {
+	Repository name.Repository
+	Mutability string   // MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION
+	Filters    []string // the exclusion filters of the *_WITH_EXCLUSION modes
+}
+
+// TagAction is what a push does to one tag.
+type TagAction string
+
+const (
+	TagPushed    TagAction = "pushed"    // the tag is new
+	TagMoved     TagAction = "moved"     // a mutable tag moved from another image
+	TagUnchanged TagAction = "unchanged" // the tag already names this image
+)
+
+// TagPlan is one tag and what the push does to it.
+type TagPlan struct {
+	Tag      string
+	Action   TagAction
+	Previous string // the digest the tag named before, when moved
+}
+
+// Plan is a push worked out before any write.
+type Plan struct {
+	Artifact *Artifact
+	Target   Target
+	Tags     []TagPlan
+	// Retag: the image is already in the repository; only tags are written.
+	Retag bool
+}
+
+// Writes reports whether the push changes anything.
+func (p *Plan) Writes() bool {
+	for _, t := range p.Tags {
+		if t.Action != TagUnchanged {
+			return true
+		}
+	}
+	return false
+}
+
+// Conflict is a tag the repository will not let move.
+type Conflict struct {
+	Tag       string
+	Found     string // the digest the tag names now
+	Immutable string // the repository's mutability setting
+}
+
+// ImmutableTagError says that tags the repository makes immutable already name
+// another image. Nothing has been written when it is returned.
+type ImmutableTagError struct {
+	Repository string
+	Digest     string // the image being pushed
+	Conflicts  []Conflict
+	Filters    []string
+}
+
+func (e *ImmutableTagError) Error() string {
+	var b strings.Builder
+	for i, c := range e.Conflicts {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "tag %q in %s already names %s, and image_tag_mutability %s makes it immutable, so it cannot move to %s.",
+			c.Tag, e.Repository, c.Found, c.Immutable, e.Digest)
+	}
+	b.WriteString(" Nothing was pushed.\nFix: ")
+	var names []string
+	for _, c := range e.Conflicts {
+		names = append(names, c.Tag)
+	}
+	b.WriteString(fixFor(names, e.Conflicts[0].Immutable, e.Filters))
+	return b.String()
+}
+
+// fixFor says how to let tags move, or to stop asking them to.
+func fixFor(tags []string, mode string, filters []string) string {
+	var moving []string // tags that are meant to move (latest, v1, v1.2)
+	for _, t := range tags {
+		if t == "latest" || isMovingSemver(t) {
+			moving = append(moving, t)
+		}
+	}
+	if len(moving) > 0 && mode != policy.MutableWithExclusion {
+		all := append(append([]string(nil), filters...), moving...)
+		return fmt.Sprintf("%s is meant to move on every release: set image_tag_mutability: IMMUTABLE_WITH_EXCLUSION with image_tag_mutability_exclusion_filters: %s, or stop pushing it (tag_latest: false / tag_semver: false).",
+			strings.Join(moving, ", "), strings.Join(all, ","))
+	}
+	if mode == policy.MutableWithExclusion {
+		return fmt.Sprintf("these tags match image_tag_mutability_exclusion_filters (%s); push under a new tag (image_tags), or change the filters.", strings.Join(filters, ","))
+	}
+	return "push under a tag that does not exist yet (the commit SHA tag is unique per commit), or retag_from the image that already has this tag."
+}
+
+// isMovingSemver reports whether t looks like a major or minor version tag
+// (v1, v1.2, 1, 1.2), which move from release to release.
+func isMovingSemver(t string) bool {
+	t = strings.TrimPrefix(t, "v")
+	parts := strings.Split(t, ".")
+	if len(parts) > 2 || t == "" {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// isNotFound reports a registry 404 (MANIFEST_UNKNOWN, NAME_UNKNOWN: the
+// repository may not exist yet).
+func isNotFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+// Plan looks up every tag before anything is written: a tag already at a's
+// digest is unchanged, a tag at another digest moves when the repository lets
+// it and fails the plan (an *ImmutableTagError) when it does not.
+func (r *Registry) Plan(ctx context.Context, a *Artifact, t Target, tags []string, retag bool) (*Plan, error) {
+	if len(tags) == 0 {
+		return nil, errors.New("no tag to push")
+	}
+	plans := make([]TagPlan, len(tags))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, tag := range tags {
+		g.Go(func() error {
+			plans[i] = TagPlan{Tag: tag, Action: TagPushed}
+			d, err := r.puller.Head(gctx, t.Repository.Tag(tag))
+			switch {
+			case isNotFound(err):
+				return nil
+			case err != nil:
+				return fmt.Errorf("looking up tag %q in %s: %w", tag, t.Repository, err)
+			case d.Digest == a.Digest:
+				plans[i].Action = TagUnchanged
+			default:
+				plans[i].Action = TagMoved
+				plans[i].Previous = d.Digest.String()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var conflicts []Conflict
+	for _, p := range plans {
+		if p.Action == TagMoved && policy.TagImmutable(t.Mutability, t.Filters, p.Tag) {
+			conflicts = append(conflicts, Conflict{Tag: p.Tag, Found: p.Previous, Immutable: t.Mutability})
+		}
+	}
+	if len(conflicts) > 0 {
+		return nil, &ImmutableTagError{Repository: t.Repository.String(), Digest: a.Digest.String(), Conflicts: conflicts, Filters: t.Filters}
+	}
+	return &Plan{Artifact: a, Target: t, Tags: plans, Retag: retag}, nil
+}
+
+// Result is what a push did.
+type Result struct {
+	Digest string
+	Tags   []TagPlan
+	// UploadedLayers and UploadedBytes count the layers whose bytes were
+	// sent; layers already in the repository or mounted from another
+	// repository of the registry are not counted.
+	UploadedLayers int
+	UploadedBytes  int64
+	Duration       time.Duration
+}
+
+// Push writes the plan: blobs, then the manifest by digest (children before
+// an index), then the tags, so no tag ever names a partial image. A plan
+// with nothing to change makes no request.
+func (r *Registry) Push(ctx context.Context, p *Plan) (*Result, error) {
+	start := time.Now()
+	a := p.Artifact
+	repo := p.Target.Repository
+	res := &Result{Digest: a.Digest.String(), Tags: p.Tags}
+	if !p.Writes() {
+		return res, nil
+	}
+	prog := newProgress()
+	taggable := a.Taggable()
+	if !p.Retag {
+		rctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { prog.report(rctx, r.every, r.logf) })
+		err := r.pusher.Push(ctx, repo.Digest(a.Digest.String()), prog.counted(a))
+		stop()
+		wg.Wait()
+		if err != nil {
+			return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, err)
+		}
+		res.UploadedLayers, res.UploadedBytes = prog.uploaded()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, t := range p.Tags {
+		if t.Action == TagUnchanged {
+			continue
+		}
+		g.Go(func() error {
+			if err := r.pusher.Put(gctx, repo.Tag(t.Tag), taggable); err != nil {
+				return fmt.Errorf("tagging %s as %s:%s: %w", a.Digest, repo, t.Tag, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// Resolve finds from (a tag or a sha256: digest) in repo, for a retag: only
+// manifests are read, never layers.
+func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from string) (*Artifact, error) {
+	var ref name.Reference
+	if strings.HasPrefix(from, "sha256:") {
+		ref = repo.Digest(from)
+	} else {
+		ref = repo.Tag(from)
+	}
+	desc, err := r.puller.Get(ctx, ref)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("retag_from %q: no such image in %s; push it first (source or base_image), or name a tag or digest that exists", from, repo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retag_from %q: reading %s: %w", from, ref, err)
+	}
+	source := "retag_from:" + from
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("retag_from %q: %w", from, err)
+		}
+		return newIndexArtifact(source, idx)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, fmt.Errorf("retag_from %q: %w", from, err)
+	}
+	return newImageArtifact(source, img)
+}

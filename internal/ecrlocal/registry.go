@@ -26,6 +26,8 @@ var (
 // ECR's Basic authentication: user AWS and a password from
 // GetAuthorizationToken.
 func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	rt := routeRegistry(r.URL.Path)
+	s.countRegistry(rt.operation(r.Method))
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	if e, ok := s.authorize(r); !ok {
 		if e.status == http.StatusUnauthorized {
@@ -34,24 +36,20 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		writeRegError(w, e)
 		return
 	}
-	p := r.URL.Path
-	switch {
-	case p == "/v2" || p == "/v2/":
+	switch rt.kind {
+	case routePing:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, "{}")
-	case uploadPath.MatchString(p):
-		m := uploadPath.FindStringSubmatch(p)
-		s.serveUpload(w, r, m[1], m[2])
-	case blobPath.MatchString(p):
-		m := blobPath.FindStringSubmatch(p)
-		s.serveBlob(w, r, m[1], m[2])
-	case manifestPath.MatchString(p):
-		m := manifestPath.FindStringSubmatch(p)
-		s.serveManifest(w, r, m[1], m[2])
-	case tagsPath.MatchString(p):
-		s.serveTags(w, r, tagsPath.FindStringSubmatch(p)[1])
+	case routeUpload:
+		s.serveUpload(w, r, rt.name, rt.ref)
+	case routeBlob:
+		s.serveBlob(w, r, rt.name, rt.ref)
+	case routeManifest:
+		s.serveManifest(w, r, rt.name, rt.ref)
+	case routeTags:
+		s.serveTags(w, r, rt.name)
 	default:
-		writeRegError(w, regError{http.StatusNotFound, "UNSUPPORTED", fmt.Sprintf("%s %s is not part of the registry API ecrlocal serves", r.Method, p), nil})
+		writeRegError(w, regError{http.StatusNotFound, "UNSUPPORTED", fmt.Sprintf("%s %s is not part of the registry API ecrlocal serves", r.Method, r.URL.Path), nil})
 	}
 }
 
@@ -216,6 +214,7 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, name string
 		}
 		s.mu.Unlock()
 		if held {
+			s.countMounted()
 			s.blobCreated(w, name, mount)
 			return
 		}
@@ -258,7 +257,9 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, u *upload) 
 			return
 		}
 	}
-	if _, err := s.blobs.write(u, r.Body); err != nil {
+	n, err := s.blobs.write(u, r.Body)
+	s.countUploaded(n)
+	if err != nil {
 		writeRegError(w, regError{http.StatusBadRequest, "BLOB_UPLOAD_INVALID", "writing the chunk: " + err.Error(), nil})
 		return
 	}
@@ -294,7 +295,9 @@ func (s *Server) commitUpload(w http.ResponseWriter, r *http.Request, u *upload,
 		writeRegError(w, regError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q must be sha256:<64 hex digits>", digest), nil})
 		return
 	}
-	if _, err := s.blobs.write(u, r.Body); err != nil {
+	n, err := s.blobs.write(u, r.Body)
+	s.countUploaded(n)
+	if err != nil {
 		u.discard()
 		writeRegError(w, regError{http.StatusBadRequest, "BLOB_UPLOAD_INVALID", "writing the upload: " + err.Error(), nil})
 		return

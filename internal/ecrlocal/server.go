@@ -50,9 +50,11 @@ type Server struct {
 	uploadsMu sync.Mutex
 	uploads   map[string]*upload
 
-	callsMu sync.Mutex
-	calls   map[string]int
-	faults  map[string][]Fault
+	callsMu       sync.Mutex
+	calls         map[string]int // ECR JSON API operation -> calls
+	faults        map[string][]Fault
+	regCalls      map[string]int // registry operation -> requests, see RegistryCalls
+	uploadedBytes int64          // blob bytes received in uploads
 }
 
 // New returns a Server. Close releases its files.
@@ -74,15 +76,16 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		account: opts.Account,
-		region:  opts.Region,
-		blobs:   bs,
-		now:     time.Now,
-		repos:   map[string]*repository{},
-		tokens:  map[string]time.Time{},
-		uploads: map[string]*upload{},
-		calls:   map[string]int{},
-		faults:  map[string][]Fault{},
+		account:  opts.Account,
+		region:   opts.Region,
+		blobs:    bs,
+		now:      time.Now,
+		repos:    map[string]*repository{},
+		tokens:   map[string]time.Time{},
+		uploads:  map[string]*upload{},
+		calls:    map[string]int{},
+		faults:   map[string][]Fault{},
+		regCalls: map[string]int{},
 	}, nil
 }
 
@@ -98,8 +101,10 @@ func (s *Server) Close() error {
 	return s.blobs.close()
 }
 
-// ServeHTTP routes the ECR JSON API (POST /), the registry API (/v2/) and
-// GET /_ecrlocal/calls.
+// ServeHTTP routes the ECR JSON API (POST /), the registry API (/v2/),
+// GET /_ecrlocal/calls (Calls as a JSON object) and
+// GET /_ecrlocal/registry-calls (RegistryCalls and UploadedBytes as
+// {"calls":{...},"uploaded_bytes":N}).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/"):
@@ -112,6 +117,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.Calls())
+	case r.URL.Path == "/_ecrlocal/registry-calls":
+		s.serveRegistryCalls(w, r)
 	case r.URL.Path == "/" && r.Method == http.MethodPost:
 		s.serveAPI(w, r)
 	default:
@@ -145,11 +152,14 @@ func (s *Server) WriteCalls() int {
 	return n
 }
 
-// ResetCalls forgets the counted calls (not the injected faults).
+// ResetCalls forgets the counted calls, registry requests and uploaded
+// bytes (not the injected faults).
 func (s *Server) ResetCalls() {
 	s.callsMu.Lock()
 	defer s.callsMu.Unlock()
 	clear(s.calls)
+	clear(s.regCalls)
+	s.uploadedBytes = 0
 }
 
 // Inject arranges a fault for the next f.Count calls of an ECR operation (e.g.

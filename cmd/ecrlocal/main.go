@@ -2,6 +2,13 @@
 // registry API v2 on one address) until interrupted.
 //
 //	go run ./cmd/ecrlocal -addr 127.0.0.1:0 [-account ID] [-region R] [-data DIR]
+//
+// Besides the two APIs it answers two counters for tests and benchmarks:
+//
+//	GET /_ecrlocal/calls           {"CreateRepository":1,...}: ECR API calls by operation
+//	GET /_ecrlocal/registry-calls  {"calls":{"blob.head":3,...},"uploaded_bytes":N}:
+//	                               registry (/v2/) requests by operation and the
+//	                               blob bytes received in uploads
 package main
 
 import (
@@ -23,21 +30,52 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "ecrlocal:", err)
 		stop()
 		os.Exit(1)
 	}
 }
 
+// usage is the help text printed before the flags.
+const usage = `Usage: ecrlocal [flags]
+
+Serves a local Amazon ECR until interrupted: the ECR JSON API (POST /, point
+AWS_ENDPOINT_URL_ECR at it) and the registry API v2 (/v2/) on one address.
+It prints "ecrlocal listening on http://HOST:PORT" once it accepts requests.
+
+Counters, for tests and benchmarks (ResetCalls in Go clears both):
+  GET /_ecrlocal/calls
+        ECR API calls by operation: {"CreateRepository":1,"DescribeRepositories":2}
+  GET /_ecrlocal/registry-calls
+        registry requests by operation, and blob bytes received in uploads:
+        {"calls":{"ping":1,"blob.head":3,"upload.start":3,"upload.patch":3,
+        "upload.put":3,"manifest.head":1,"manifest.put":1},"uploaded_bytes":2978}
+        Operations: ping, blob.head, blob.get, upload.start, upload.mount
+        (a cross-repository mount that succeeded), upload.patch, upload.put,
+        upload.get, upload.delete, manifest.head, manifest.get, manifest.put,
+        manifest.delete, tags.list, other (requests outside the registry
+        API ecrlocal serves). Requests refused for credentials count too.
+
+Flags:
+`
+
 // run parses flags, listens, prints the URL and serves until ctx ends.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+// Usage and flag errors go to stderr; -h prints the usage and returns nil.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ecrlocal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on; port 0 picks a free port")
 	account := fs.String("account", ecrlocal.DefaultAccount, "12-digit AWS account ID the registry reports")
 	region := fs.String("region", ecrlocal.DefaultRegion, "AWS region the registry reports")
 	data := fs.String("data", "", "directory for blobs (default: a temporary directory removed on exit)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

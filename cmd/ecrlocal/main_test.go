@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -15,7 +17,7 @@ func TestRunPrintsURLAndServesUntilCancelled(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-account", "012345678901"}, pw)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-account", "012345678901"}, pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -35,6 +37,19 @@ func TestRunPrintsURLAndServesUntilCancelled(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /_ecrlocal/calls = %d, want 200", resp.StatusCode)
 	}
+	resp, err = http.Get(url + "/_ecrlocal/registry-calls")
+	if err != nil {
+		t.Fatalf("GET %s/_ecrlocal/registry-calls: %v", url, err)
+	}
+	var rep struct {
+		Calls         map[string]int `json:"calls"`
+		UploadedBytes *int64         `json:"uploaded_bytes"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || rep.Calls == nil || rep.UploadedBytes == nil {
+		t.Errorf("GET /_ecrlocal/registry-calls = %d %+v (decoding: %v), want 200 with calls and uploaded_bytes", resp.StatusCode, rep, err)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -52,8 +67,23 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-addr", "127.0.0.1:0", "extra"},
 		{"-nosuchflag"},
 	} {
-		if err := run(context.Background(), args, io.Discard); err == nil {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
+		}
+	}
+}
+
+func TestUsageDocumentsTheCounters(t *testing.T) {
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, io.Discard, &stderr); err != nil {
+		t.Fatalf("run(-h) = %v, want nil", err)
+	}
+	for _, want := range []string{
+		"/_ecrlocal/calls", "/_ecrlocal/registry-calls", `"uploaded_bytes"`,
+		"upload.mount", "manifest.put", "-addr", "-data",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("usage does not mention %q:\n%s", want, stderr.String())
 		}
 	}
 }

@@ -1,0 +1,100 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ImageTag is one tag of the pushed image and what the run did to it.
+type ImageTag struct {
+	Tag    string
+	URI    string // <repository_url>:<tag>
+	Action string // "pushed", "moved" or "unchanged"
+	// Previous is the digest a moved tag named before.
+	Previous string
+}
+
+// ImageSummary is what RenderImage shows.
+type ImageSummary struct {
+	Source    string   // "oci:/github/workspace/out", "docker://…", "build from alpine:3.20", "retag_from: abc1234"
+	Platforms []string // "linux/amd64", …
+	Size      int64    // bytes of every distinct blob and manifest
+	Layers    int
+	Digest    string
+	URI       string // <repository_url>@<digest>
+	Tags      []ImageTag
+	// Uploaded counts the layers whose bytes this run sent; the others
+	// were already in the repository or were mounted.
+	UploadedLayers int
+	UploadedBytes  int64
+	Retag          bool
+	Seconds        float64
+}
+
+// RenderImage renders the "## Image" section of the job summary: what was
+// pushed, the digest to pin, and each tag with pushed / moved / unchanged.
+func RenderImage(s ImageSummary) string {
+	var b strings.Builder
+	b.WriteString("## Image\n\n")
+	pushed := 0
+	for _, t := range s.Tags {
+		if t.Action != "unchanged" {
+			pushed++
+		}
+	}
+	switch {
+	case pushed == 0:
+		b.WriteString("Every tag already named this image: nothing was pushed.\n\n")
+	case s.Retag:
+		fmt.Fprintf(&b, "Retagged in place: %d tag(s) written, no layer moved.\n\n", pushed)
+	case s.UploadedLayers == 0:
+		fmt.Fprintf(&b, "Every layer was already in the registry; %d tag(s) written.\n\n", pushed)
+	default:
+		fmt.Fprintf(&b, "Uploaded %d of %d layer(s) (%s); %d tag(s) written", s.UploadedLayers, s.Layers, bytesText(s.UploadedBytes), pushed)
+		if s.Seconds > 0 {
+			fmt.Fprintf(&b, " in %.1f s", s.Seconds)
+		}
+		b.WriteString(".\n\n")
+	}
+	fmt.Fprintf(&b, "- Source: %s\n", code(s.Source))
+	if len(s.Platforms) > 0 {
+		fmt.Fprintf(&b, "- Platforms: %s\n", cellText(strings.Join(s.Platforms, ", ")))
+	}
+	fmt.Fprintf(&b, "- Size: %s in %d layer(s)\n", bytesText(s.Size), s.Layers)
+	fmt.Fprintf(&b, "- Digest: %s\n", code(s.Digest))
+	if s.URI != "" {
+		fmt.Fprintf(&b, "- Pin it as: %s\n", code(s.URI))
+	}
+	if len(s.Tags) == 0 {
+		return b.String()
+	}
+	b.WriteString("\n| Tag | Action | Was |\n|---|---|---|\n")
+	for _, t := range s.Tags {
+		was := ""
+		if t.Previous != "" {
+			was = cellCode(t.Previous)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cellCode(t.Tag), cellText(t.Action), was)
+	}
+	return b.String()
+}
+
+// bytesText renders n in binary units.
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// cellCode is a code span inside a table cell: GitHub splits cells on '|'
+// before it reads code spans, so a '|' is escaped even there.
+func cellCode(v string) string {
+	return strings.ReplaceAll(code(v), "|", `\|`)
+}

@@ -1,0 +1,57 @@
+package report
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRenderImage(t *testing.T) {
+	const repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"
+	const digest = "sha256:6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"
+	const old = "sha256:d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35"
+	cases := []struct {
+		name string
+		in   ImageSummary
+	}{
+		{"image_pushed.md", ImageSummary{
+			Source: "oci:/github/workspace/out", Platforms: []string{"linux/amd64", "linux/arm64"},
+			Size: 1 << 30, Layers: 8, Digest: digest, URI: repo + "@" + digest,
+			UploadedLayers: 6, UploadedBytes: 800 << 20, Seconds: 3.14,
+			Tags: []ImageTag{
+				{Tag: "abc1234", Action: "pushed"},
+				{Tag: "v1.2.3", Action: "pushed"},
+				{Tag: "latest", Action: "moved", Previous: old},
+			},
+		}},
+		{"image_unchanged.md", ImageSummary{
+			Source: "docker-archive:/github/workspace/app.tar", Platforms: []string{"linux/amd64"},
+			Size: 12345, Layers: 2, Digest: digest, URI: repo + "@" + digest,
+			Tags: []ImageTag{{Tag: "abc1234", Action: "unchanged"}},
+		}},
+		{"image_retag.md", ImageSummary{
+			Source: "retag_from:abc1234", Platforms: []string{"linux/amd64"}, Retag: true,
+			Size: 5 << 20, Layers: 3, Digest: digest, URI: repo + "@" + digest,
+			Tags: []ImageTag{{Tag: "v1.2.3", Action: "pushed"}, {Tag: "abc1234", Action: "unchanged"}},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			golden(t, c.name, RenderImage(c.in))
+		})
+	}
+}
+
+func TestRenderImageHostileSource(t *testing.T) {
+	got := RenderImage(ImageSummary{Source: "oci:/x`|<script>\n::set-output name=x::y", Digest: "sha256:00", Tags: []ImageTag{{Tag: "a|b", Action: "pushed"}}})
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "::") {
+			t.Errorf("a line starts a workflow command: %q", line)
+		}
+	}
+	if !strings.Contains(got, "- Source: ``oci:/x`|<script> ::set-output name=x::y``\n") {
+		t.Errorf("the source is not one code span on one line (HTML inside a code span shows as text):\n%s", got)
+	}
+	if !strings.Contains(got, "| `a\\|b` | pushed |") {
+		t.Errorf("a '|' in a tag is not escaped in the table:\n%s", got)
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/org/ecr-action/internal/policy"
 )
@@ -43,6 +45,14 @@ type Config struct {
 	RoleToAssume    string
 	RoleSessionName string
 	Audience        string
+
+	// Workspace is GITHUB_WORKSPACE, or the working directory when it is
+	// unset: the directory input paths are relative to and must stay in.
+	Workspace string
+
+	// Image is what the run pushes; nil when no source, base_image or
+	// retag_from is given.
+	Image *Image
 
 	// Warnings are problems that do not stop the run (an ignored input).
 	Warnings []string
@@ -147,6 +157,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c := &Config{}
+	var wsErr error
+	c.Workspace, wsErr = workspaceDir(getenv)
 
 	// Repository name.
 	project, env := in("project_name"), in("environment")
@@ -218,7 +230,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		if len(protected) > 0 {
 			bad("lifecycle_protected_tags", strings.Join(protected, ","), "applies only to the generated policy; with lifecycle_policy, protect tags in your own rules")
 		}
-		text, source, err := readPolicyInput(custom, getenv)
+		text, source, err := readPolicyInput(custom, c.Workspace, wsErr)
 		if err != nil {
 			bad("lifecycle_policy", source, "%v", err)
 			break
@@ -304,6 +316,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.Audience = withDefault("audience")
 
+	// The image to push, and its tags. Reading the event payload (for the
+	// git context of the tags) is, with lifecycle_policy, the only file read.
+	c.Image = loadImage(imageInputs{
+		in: in, withDefault: withDefault, boolean: boolean, bad: bad,
+		getenv: getenv, readFile: os.ReadFile,
+		workspace: c.Workspace, runnerTemp: getenv("RUNNER_TEMP"),
+	}, func(w string) { c.Warnings = append(c.Warnings, w) })
+
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -315,17 +335,32 @@ var (
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 )
 
+// workspaceDir returns the absolute, cleaned GITHUB_WORKSPACE, or the
+// working directory when it is unset.
+func workspaceDir(getenv func(string) string) (string, error) {
+	ws := getenv("GITHUB_WORKSPACE")
+	if ws == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("finding the workspace: GITHUB_WORKSPACE is unset and the working directory is unknown: %w", err)
+		}
+		return wd, nil
+	}
+	abs, err := filepath.Abs(ws)
+	if err != nil {
+		return "", fmt.Errorf("finding the workspace: GITHUB_WORKSPACE=%s: %w", show(ws), err)
+	}
+	return abs, nil
+}
+
 // readPolicyInput returns the policy text of an input that holds either a
 // JSON document or a path to one inside the workspace.
-func readPolicyInput(value string, getenv func(string) string) (text, source string, err error) {
+func readPolicyInput(value, workspace string, wsErr error) (text, source string, err error) {
 	if strings.HasPrefix(value, "{") {
 		return value, "lifecycle_policy input", nil
 	}
-	workspace := getenv("GITHUB_WORKSPACE")
-	if workspace == "" {
-		if workspace, err = os.Getwd(); err != nil {
-			return "", value, fmt.Errorf("finding the workspace: %w", err)
-		}
+	if wsErr != nil {
+		return "", value, wsErr
 	}
 	path, err := insideWorkspace(workspace, value)
 	if err != nil {
@@ -352,27 +387,62 @@ func readPolicyInput(value string, getenv func(string) string) (text, source str
 // insideWorkspace resolves path against the workspace and refuses paths that
 // leave it, also through symbolic links.
 func insideWorkspace(workspace, path string) (string, error) {
-	root, err := filepath.EvalSymlinks(workspace)
+	resolved, inside, err := within(workspace, path)
 	if err != nil {
-		return "", fmt.Errorf("resolving the workspace %s: %w", workspace, err)
+		return "", err
 	}
-	p := path
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(root, p)
-	}
-	resolved, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			resolved = filepath.Clean(p)
-		} else {
-			return "", fmt.Errorf("resolving %s: %w", path, err)
-		}
-	}
-	rel, err := filepath.Rel(root, resolved)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if !inside {
 		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", path)
 	}
 	return resolved, nil
+}
+
+// within resolves path (relative to root unless absolute) with its symbolic
+// links, as far as it exists, and reports whether the result lies in root.
+// A path that does not exist yet is checked through its deepest existing
+// parent, so a link to outside the root is caught there too.
+func within(root, path string) (resolved string, inside bool, err error) {
+	if root == "" {
+		return "", false, errors.New("the workspace is unknown: GITHUB_WORKSPACE is unset and the working directory cannot be read")
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", false, fmt.Errorf("resolving the directory %s: %w", root, err)
+	}
+	p := path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(realRoot, p)
+	}
+	resolved, err = resolveExisting(filepath.Clean(p))
+	if err != nil {
+		return "", false, fmt.Errorf("resolving %s: %w", path, err)
+	}
+	rel, err := filepath.Rel(realRoot, resolved)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return resolved, false, nil
+	}
+	return resolved, true, nil
+}
+
+// resolveExisting evaluates the symbolic links of the longest existing
+// prefix of the clean, absolute path p and appends the rest unchanged.
+func resolveExisting(p string) (string, error) {
+	var rest []string
+	for {
+		r, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(append([]string{r}, rest...)...), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return "", err
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(append([]string{p}, rest...)...), nil
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
 }
 
 // List splits an input holding items separated by newlines or commas,

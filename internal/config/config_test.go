@@ -62,12 +62,17 @@ func TestLoadSeedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	wantPolicy, _ := policy.GenerateLifecyclePolicy(policy.LifecycleParams{MaxImageCount: 30, UntaggedImageDays: 7})
 	want := &Config{
 		Repository: "canvas-ta-production-app", ScanOnPush: true, Mutability: "MUTABLE", EncryptionType: "AES256",
 		LifecycleEnabled: true, LifecyclePolicy: wantPolicy, LifecycleSource: "generated",
 		Tags:            []Tag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}},
 		RoleSessionName: "ecr-action", Audience: "sts.amazonaws.com",
+		Workspace: wd,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(seed) (-want +got):\n%s", diff)
@@ -227,10 +232,11 @@ func TestLifecyclePolicyFromWorkspaceFile(t *testing.T) {
 	}
 }
 
-// TestPurePackagesImportNoSDK fences the packages that parse input: they must
-// not pull in the AWS SDK or the registry client.
+// TestPurePackagesImportNoSDK fences the packages that parse input (config,
+// policy, tags): they must not pull in the AWS SDK, the registry client or
+// the workflow toolkit.
 func TestPurePackagesImportNoSDK(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/org/ecr-action/internal/config", "github.com/org/ecr-action/internal/policy").Output()
+	out, err := exec.Command("go", "list", "-deps", "github.com/org/ecr-action/internal/config", "github.com/org/ecr-action/internal/policy", "github.com/org/ecr-action/internal/tags").Output()
 	if err != nil {
 		t.Skipf("go list unavailable: %v", err)
 	}

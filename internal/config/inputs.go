@@ -36,6 +36,20 @@ func Definitions() []InputDef {
 		{Name: "role_to_assume", Description: "IAM role ARN to assume with the job's GitHub OIDC token."},
 		{Name: "role_session_name", Default: "ecr-action", Description: "Session name for role_to_assume."},
 		{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the OIDC token requested for role_to_assume."},
+		{Name: "source", Description: "An image to push as it is, in skopeo syntax: oci:<dir>[:<ref>], docker-archive:<file>, docker-daemon:<image> or docker://<reference>. Paths are relative to the workspace and must stay in it or in RUNNER_TEMP; empty (the default) pushes no such image."},
+		{Name: "base_image", Description: "Build an image on this base, an image reference, or scratch for an empty base. Empty (the default) builds nothing; files, entrypoint, cmd, env, workdir, labels and platforms need it."},
+		{Name: "files", Description: "Files to copy into the built image, one src:dest per line; src is relative to the workspace and may use ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT}, dest is absolute. Empty (the default) adds no files."},
+		{Name: "entrypoint", Description: "Entrypoint of the built image, a JSON array of strings or a command line split on whitespace. Empty (the default) keeps the base image's; [] clears it."},
+		{Name: "cmd", Description: "Command (arguments) of the built image, a JSON array of strings or a command line split on whitespace. Empty (the default) keeps the base image's; [] clears it."},
+		{Name: "env", Description: "Environment variables of the built image, KEY=VALUE one per line. Empty (the default) adds none."},
+		{Name: "workdir", Description: "Working directory of the built image, an absolute path. Empty (the default) keeps the base image's."},
+		{Name: "labels", Description: "Labels of the built image, key=value one per line. Empty (the default) adds none."},
+		{Name: "platforms", Description: "Platforms to build, os/arch[/variant] comma- or newline-separated (e.g. linux/amd64,linux/arm64). Empty (the default) builds the base image's platforms that files has files for, or linux/amd64."},
+		{Name: "retag_from", Description: "Add the tags to an image already in the repository, named by a tag or sha256:<64 hex digits>; no layer is copied. Empty (the default) retags nothing."},
+		{Name: "tag_sha", Default: "short", Description: "Tag the image with its commit SHA (on pull requests the head commit, not the merge commit): short (7 hex digits, the default), long (40) or false."},
+		{Name: "tag_semver", Default: "true", Description: "On a tag ref that is a semantic version (v1.2.3 or 1.2.3), tag the image with it ('+' becomes '_', as tags cannot hold '+') and, unless it is a pre-release, with v1.2 and v1: true (the default) or false."},
+		{Name: "tag_latest", Default: "auto", Description: "Tag the image latest: auto (the default) on a push to the default branch or on a semantic-version tag that is not a pre-release, true always, false never."},
+		{Name: "image_tags", Description: "More image tags, one per line or comma-separated, pushed after the computed ones. Empty (the default) adds none."},
 	}
 }
 

@@ -207,7 +207,7 @@ func commit(c Context) (string, error) {
 		sha, from = c.HeadSHA, "pull_request.head.sha in the event payload (GITHUB_EVENT_PATH)"
 	}
 	if sha == "" {
-		return "", &Error{Option: "SHA", Problem: fmt.Sprintf("no commit SHA: %s is empty; run in GitHub Actions, set it, or turn the SHA tag off", from)}
+		return "", &Error{Option: "SHA", Problem: fmt.Sprintf("no commit SHA to tag: %s is empty", from)}
 	}
 	sha = strings.ToLower(sha)
 	if len(sha) != 40 || strings.Trim(sha, "0123456789abcdef") != "" {

@@ -62,12 +62,12 @@ type File struct{ Src, Dest string }
 // Scratch is the base_image value for an image built from nothing.
 const Scratch = "scratch"
 
-// BuildInputs are the inputs that only apply to a built image (base_image).
-var BuildInputs = []string{"files", "entrypoint", "cmd", "env", "workdir", "labels", "platforms"}
+// buildInputs are the inputs that only apply to a built image (base_image).
+var buildInputs = []string{"files", "entrypoint", "cmd", "env", "workdir", "labels", "platforms"}
 
-// FileVariables are the variables files may use in a source path, expanded
+// fileVariables are the variables files may use in a source path, expanded
 // per platform by the build.
-var FileVariables = []string{"TARGETOS", "TARGETARCH", "TARGETVARIANT"}
+var fileVariables = []string{"TARGETOS", "TARGETARCH", "TARGETVARIANT"}
 
 // imageInputs is what loadImage needs from Load.
 type imageInputs struct {
@@ -110,7 +110,7 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	if v := in("base_image"); v != "" {
 		img.Build = loadBuild(p, v)
 	} else {
-		for _, name := range BuildInputs {
+		for _, name := range buildInputs {
 			if in(name) != "" {
 				bad(name, "", "needs base_image: it sets up an image the action builds; set base_image (an image reference, or scratch) or remove %s", name)
 			}
@@ -127,8 +127,8 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	optionsOK := true
 	shaValue := p.withDefault("tag_sha")
 	shaMode := strings.ToLower(shaValue)
-	if !contains(tags.SHAModes, shaMode) {
-		bad("tag_sha", shaValue, "must be one of %s", strings.Join(tags.SHAModes, ", "))
+	if !contains(tags.SHAModes(), shaMode) {
+		bad("tag_sha", shaValue, "must be one of %s", strings.Join(tags.SHAModes(), ", "))
 		optionsOK = false
 	}
 	semverValue := strings.ToLower(p.withDefault("tag_semver"))
@@ -138,8 +138,8 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	}
 	latestValue := p.withDefault("tag_latest")
 	latest := strings.ToLower(latestValue)
-	if !contains(tags.LatestModes, latest) {
-		bad("tag_latest", latestValue, "must be one of %s", strings.Join(tags.LatestModes, ", "))
+	if !contains(tags.LatestModes(), latest) {
+		bad("tag_latest", latestValue, "must be one of %s", strings.Join(tags.LatestModes(), ", "))
 		optionsOK = false
 	}
 	extra := List(in("image_tags"))
@@ -441,9 +441,9 @@ func parseFile(line, workspace string) (File, error) {
 		switch {
 		case braced && !closed:
 			return File{}, fmt.Errorf("source %s has an unclosed ${", show(src))
-		case !braced && contains(FileVariables, strings.TrimPrefix(m, "$")):
+		case !braced && contains(fileVariables, strings.TrimPrefix(m, "$")):
 			return File{}, fmt.Errorf("source %s uses %s; write ${%s}", show(src), m, strings.TrimPrefix(m, "$"))
-		case braced && !contains(FileVariables, name):
+		case braced && !contains(fileVariables, name):
 			return File{}, fmt.Errorf("source %s uses %s; only ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT} are expanded", show(src), m)
 		}
 	}

@@ -100,12 +100,11 @@ type Options struct {
 	Extra  []string
 }
 
-// The accepted values of Options.SHA and Options.Latest, in the order error
-// messages list them.
-var (
-	SHAModes    = []string{"short", "long", "false"}
-	LatestModes = []string{"auto", "true", "false"}
-)
+// SHAModes returns the accepted values of Options.SHA.
+func SHAModes() []string { return []string{"short", "long", "false"} }
+
+// LatestModes returns the accepted values of Options.Latest.
+func LatestModes() []string { return []string{"auto", "true", "false"} }
 
 // Error is a problem with one of Options' fields, so that a caller can point
 // at the input that set it.
@@ -163,7 +162,7 @@ func Compute(c Context, o Options) ([]string, error) {
 		add("SHA", sha)
 	case "false":
 	default:
-		errs = append(errs, &Error{Option: "SHA", Value: o.SHA, Problem: "must be one of " + strings.Join(SHAModes, ", ")})
+		errs = append(errs, &Error{Option: "SHA", Value: o.SHA, Problem: "must be one of " + strings.Join(SHAModes(), ", ")})
 	}
 
 	name, isTag := tagName(c)
@@ -188,7 +187,7 @@ func Compute(c Context, o Options) ([]string, error) {
 		}
 	case "false":
 	default:
-		errs = append(errs, &Error{Option: "Latest", Value: o.Latest, Problem: "must be one of " + strings.Join(LatestModes, ", ")})
+		errs = append(errs, &Error{Option: "Latest", Value: o.Latest, Problem: "must be one of " + strings.Join(LatestModes(), ", ")})
 	}
 
 	for _, t := range o.Extra {

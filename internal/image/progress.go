@@ -11,6 +11,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -208,6 +209,10 @@ func (i *progressImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	}
 	return i.p.wrapLayer(l), nil
 }
+
+// ConfigLayer keeps the config blob mountable when the image's was (a
+// remote image's config is a layer of its repository).
+func (i *progressImage) ConfigLayer() (v1.Layer, error) { return partial.ConfigLayer(i.Image) }
 
 // progressIndex is idx whose images have counted layers. (v1.ImageIndex
 // has a method named ImageIndex, so it cannot be embedded.)

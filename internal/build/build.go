@@ -1,0 +1,373 @@
+// Package build assembles images without a Docker daemon: a base image (or
+// nothing) plus one layer per files line, with the config changes a short
+// Dockerfile would make (ENTRYPOINT, CMD, ENV, WORKDIR, LABEL), for one or
+// several platforms. The same Spec always gives the same digest: every
+// timestamp is Spec.Epoch and file metadata is normalized.
+package build
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// File is one files line: Src relative to Spec.Workspace, which may hold
+// ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT}; Dest absolute in the
+// image (a trailing '/' puts a file under its own name in that directory).
+type File struct{ Src, Dest string }
+
+// Base is the base image: exactly one of Index and Image, or neither for
+// scratch (an empty image).
+type Base struct {
+	Index v1.ImageIndex
+	Image v1.Image
+}
+
+// Spec is what to build.
+type Spec struct {
+	Base       Base
+	Workspace  string // absolute; expanded sources must stay inside it
+	Files      []File
+	Entrypoint []string // nil keeps the base's
+	Cmd        []string // nil keeps the base's, unless Entrypoint is set (as in a Dockerfile)
+	Env        []string // KEY=VALUE; replaces the base's variable of the same key
+	Workdir    string
+	Labels     map[string]string // win over the OCI labels below
+	Platforms  []string          // "os/arch[/variant]"; empty = the default
+	Epoch      time.Time         // every timestamp in the layers and the config
+
+	// OCI labels from the git context; empty ones are not set.
+	Source, Revision, Version string
+
+	TempDir string // where layer files are written; the caller removes it
+}
+
+// Result is the built image: Image for one platform, Index for several.
+type Result struct {
+	Image     v1.Image
+	Index     v1.ImageIndex
+	Platforms []string // sorted "os/arch[/variant]"
+}
+
+// defaultPlatform is what a scratch build targets when none is given.
+var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
+
+// Build assembles the image.
+func Build(ctx context.Context, spec Spec) (*Result, error) {
+	bases, ociBase, err := basePlatforms(spec.Base)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := newWorkspace(spec.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	chosen, err := choosePlatforms(spec, bases, ws)
+	if err != nil {
+		return nil, err
+	}
+	layerType := types.DockerLayer
+	if ociBase {
+		layerType = types.OCILayer
+	}
+	lb := &layerBuilder{ws: ws, dir: spec.TempDir, epoch: spec.Epoch.UTC(), mediaType: layerType, cache: map[string]*fileLayer{}}
+
+	type built struct {
+		platform v1.Platform
+		img      v1.Image
+	}
+	var images []built
+	for _, p := range chosen {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		base, err := bases.image(p)
+		if err != nil {
+			return nil, err
+		}
+		img, err := buildOne(ctx, spec, base, p, lb)
+		if err != nil {
+			return nil, fmt.Errorf("building %s: %w", platformString(p), err)
+		}
+		images = append(images, built{p, img})
+	}
+	res := &Result{}
+	for _, b := range images {
+		res.Platforms = append(res.Platforms, platformString(b.platform))
+	}
+	if len(images) == 1 {
+		res.Image = images[0].img
+		return res, nil
+	}
+	indexType := types.DockerManifestList
+	if ociBase {
+		indexType = types.OCIImageIndex
+	}
+	idx := mutate.IndexMediaType(empty.Index, indexType)
+	for _, b := range images {
+		p := b.platform
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: b.img, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	res.Index = idx
+	return res, nil
+}
+
+// buildOne appends the layers to base and applies the config changes.
+func buildOne(ctx context.Context, spec Spec, base v1.Image, p v1.Platform, lb *layerBuilder) (v1.Image, error) {
+	var adds []mutate.Addendum
+	for _, f := range spec.Files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l, err := lb.layer(f, p)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.Addendum{
+			Layer:     l,
+			MediaType: lb.mediaType,
+			History: v1.History{
+				Created:   v1.Time{Time: lb.epoch},
+				CreatedBy: "ecr-action files: " + f.Src + ":" + f.Dest,
+				Comment:   "ecr-action",
+			},
+		})
+	}
+	img, err := mutate.Append(base, adds...)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the config: %w", err)
+	}
+	cf = cf.DeepCopy()
+	applyConfig(cf, spec, p)
+	return mutate.ConfigFile(img, cf)
+}
+
+// applyConfig makes the Dockerfile-like changes to cf.
+func applyConfig(cf *v1.ConfigFile, spec Spec, p v1.Platform) {
+	epoch := spec.Epoch.UTC()
+	cf.Created = v1.Time{Time: epoch}
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	c := &cf.Config
+	for _, kv := range spec.Env {
+		key, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, old := range c.Env {
+			if k, _, _ := strings.Cut(old, "="); k == key {
+				c.Env[i] = kv
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			c.Env = append(c.Env, kv)
+		}
+	}
+	if spec.Entrypoint != nil {
+		c.Entrypoint = append([]string{}, spec.Entrypoint...)
+		if spec.Cmd == nil {
+			c.Cmd = nil // as a Dockerfile's ENTRYPOINT resets the base's CMD
+		}
+	}
+	if spec.Cmd != nil {
+		c.Cmd = append([]string{}, spec.Cmd...)
+	}
+	if spec.Workdir != "" {
+		c.WorkingDir = spec.Workdir
+	}
+	labels := map[string]string{}
+	for k, v := range c.Labels {
+		labels[k] = v
+	}
+	labels["org.opencontainers.image.created"] = epoch.Format(time.RFC3339)
+	for k, v := range map[string]string{
+		"org.opencontainers.image.source":   spec.Source,
+		"org.opencontainers.image.revision": spec.Revision,
+		"org.opencontainers.image.version":  spec.Version,
+	} {
+		if v != "" {
+			labels[k] = v
+		}
+	}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	c.Labels = labels
+}
+
+// platforms of the base, and how to get the base image of each.
+type baseSet struct {
+	scratch bool
+	list    []v1.Platform
+	index   v1.ImageIndex
+	digests map[string]v1.Hash // platform string -> manifest in index
+	single  v1.Image
+	ociBase bool
+}
+
+func basePlatforms(b Base) (*baseSet, bool, error) {
+	switch {
+	case b.Index != nil && b.Image != nil:
+		return nil, false, fmt.Errorf("base: give an index or an image, not both")
+	case b.Index != nil:
+		mt, err := b.Index.MediaType()
+		if err != nil {
+			return nil, false, err
+		}
+		im, err := b.Index.IndexManifest()
+		if err != nil {
+			return nil, false, fmt.Errorf("reading the base index: %w", err)
+		}
+		s := &baseSet{index: b.Index, digests: map[string]v1.Hash{}}
+		oci := mt == types.OCIImageIndex
+		for _, d := range im.Manifests {
+			if !d.MediaType.IsImage() || d.Platform == nil || d.Platform.OS == "unknown" || d.Platform.OS == "" {
+				continue // attestations and other artefacts
+			}
+			p := v1.Platform{OS: d.Platform.OS, Architecture: d.Platform.Architecture, Variant: d.Platform.Variant}
+			key := platformString(p)
+			if _, dup := s.digests[key]; dup {
+				continue
+			}
+			s.digests[key] = d.Digest
+			s.list = append(s.list, p)
+			if d.MediaType == types.OCIManifestSchema1 {
+				oci = true
+			}
+		}
+		if len(s.list) == 0 {
+			return nil, false, fmt.Errorf("the base index lists no platform image")
+		}
+		return s, oci, nil
+	case b.Image != nil:
+		mt, err := b.Image.MediaType()
+		if err != nil {
+			return nil, false, err
+		}
+		cf, err := b.Image.ConfigFile()
+		if err != nil {
+			return nil, false, fmt.Errorf("reading the base config: %w", err)
+		}
+		p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+		if p.OS == "" || p.Architecture == "" {
+			p = defaultPlatform
+		}
+		return &baseSet{single: b.Image, list: []v1.Platform{p}}, mt == types.OCIManifestSchema1, nil
+	default:
+		return &baseSet{scratch: true}, true, nil
+	}
+}
+
+// image returns the base image for p.
+func (s *baseSet) image(p v1.Platform) (v1.Image, error) {
+	switch {
+	case s.scratch:
+		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+		return img, nil
+	case s.single != nil:
+		return s.single, nil
+	default:
+		img, err := s.index.Image(s.digests[platformString(p)])
+		if err != nil {
+			return nil, fmt.Errorf("reading the base image for %s: %w", platformString(p), err)
+		}
+		return img, nil
+	}
+}
+
+// choosePlatforms picks what to build: the given platforms, each of which
+// the base must have and files must cover, or by default every base platform
+// that files covers.
+func choosePlatforms(spec Spec, bases *baseSet, ws *workspace) ([]v1.Platform, error) {
+	available := bases.list
+	if bases.scratch {
+		available = []v1.Platform{defaultPlatform}
+	}
+	var chosen []v1.Platform
+	if len(spec.Platforms) > 0 {
+		for _, s := range spec.Platforms {
+			p, err := parsePlatform(s)
+			if err != nil {
+				return nil, err
+			}
+			if !bases.scratch {
+				m, ok := matchPlatform(available, p)
+				if !ok {
+					return nil, fmt.Errorf("platform %s is not in the base image, which has %s", s, platformList(available))
+				}
+				p = m
+			}
+			if missing := ws.missing(spec.Files, p); missing != "" {
+				return nil, fmt.Errorf("platform %s: %s", s, missing)
+			}
+			if _, dup := matchPlatform(chosen, p); !dup {
+				chosen = append(chosen, p)
+			}
+		}
+	} else {
+		var reasons []string
+		for _, p := range available {
+			if missing := ws.missing(spec.Files, p); missing != "" {
+				reasons = append(reasons, platformString(p)+": "+missing)
+				continue
+			}
+			chosen = append(chosen, p)
+		}
+		if len(chosen) == 0 {
+			return nil, fmt.Errorf("no platform of the base image has every file: %s", strings.Join(reasons, "; "))
+		}
+	}
+	sort.Slice(chosen, func(i, j int) bool { return platformString(chosen[i]) < platformString(chosen[j]) })
+	return chosen, nil
+}
+
+func parsePlatform(s string) (v1.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return v1.Platform{}, fmt.Errorf("platform %q is not os/arch[/variant]", s)
+	}
+	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// matchPlatform finds p in list, matching os and architecture, and the
+// variant when both name one; it returns the list's entry.
+func matchPlatform(list []v1.Platform, p v1.Platform) (v1.Platform, bool) {
+	for _, q := range list {
+		if q.OS == p.OS && q.Architecture == p.Architecture && (q.Variant == p.Variant || q.Variant == "" || p.Variant == "") {
+			return q, true
+		}
+	}
+	return v1.Platform{}, false
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+func platformList(ps []v1.Platform) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, platformString(p))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,308 @@
+package build
+
+import (
+	"archive/tar"
+	"bufio"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+)
+
+// workspace resolves files' sources and keeps them inside the workspace.
+type workspace struct {
+	root string // symbolic links resolved
+}
+
+func newWorkspace(dir string) (*workspace, error) {
+	if dir == "" {
+		return nil, errors.New("no workspace directory")
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", dir, err)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	return &workspace{root: abs}, nil
+}
+
+// expand substitutes the platform variables in src.
+func expand(src string, p v1.Platform) string {
+	return strings.NewReplacer(
+		"${TARGETOS}", p.OS,
+		"${TARGETARCH}", p.Architecture,
+		"${TARGETVARIANT}", p.Variant,
+	).Replace(src)
+}
+
+func (w *workspace) inside(p string) bool {
+	rel, err := filepath.Rel(w.root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// resolve returns the real path of src for platform p, checking it exists
+// and stays in the workspace.
+func (w *workspace) resolve(src string, p v1.Platform) (string, error) {
+	rel := expand(src, p)
+	if filepath.IsAbs(rel) {
+		return "", fmt.Errorf("files source %q must be relative to the workspace", rel)
+	}
+	joined := filepath.Join(w.root, rel)
+	if !w.inside(joined) {
+		return "", fmt.Errorf("files source %q leaves the workspace", rel)
+	}
+	real, err := filepath.EvalSymlinks(joined)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("files source %q does not exist (%s)", rel, joined)
+		}
+		return "", fmt.Errorf("files source %q: %w", rel, err)
+	}
+	if !w.inside(real) {
+		return "", fmt.Errorf("files source %q is a link to %s, outside the workspace", rel, real)
+	}
+	return real, nil
+}
+
+// missing says which files line lacks its source for p, or "".
+func (w *workspace) missing(files []File, p v1.Platform) string {
+	for _, f := range files {
+		if _, err := w.resolve(f.Src, p); err != nil {
+			return fmt.Sprintf("files line %s:%s: %v", f.Src, f.Dest, err)
+		}
+	}
+	return ""
+}
+
+// layerBuilder writes one compressed layer per distinct (source, dest).
+type layerBuilder struct {
+	ws        *workspace
+	dir       string
+	epoch     time.Time
+	mediaType types.MediaType
+	cache     map[string]*fileLayer
+}
+
+func (lb *layerBuilder) layer(f File, p v1.Platform) (v1.Layer, error) {
+	src, err := lb.ws.resolve(f.Src, p)
+	if err != nil {
+		return nil, err
+	}
+	key := src + "\x00" + f.Dest
+	if l, ok := lb.cache[key]; ok {
+		return l, nil
+	}
+	l, err := lb.write(src, f)
+	if err != nil {
+		return nil, fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
+	}
+	lb.cache[key] = l
+	return l, nil
+}
+
+// write tars src at f.Dest into a gzip file, hashing the tar stream (diff
+// ID) and the compressed stream (digest) in the same pass.
+func (lb *layerBuilder) write(src string, f File) (*fileLayer, error) {
+	out, err := os.CreateTemp(lb.dir, "build-layer-*.tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	digest, diffID := sha256.New(), sha256.New()
+	size := &counter{}
+	bw := bufio.NewWriterSize(io.MultiWriter(out, digest, size), 256<<10)
+	zw, err := gzip.NewWriterLevel(bw, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(io.MultiWriter(zw, diffID))
+	if err := lb.addTree(tw, src, f); err != nil {
+		return nil, err
+	}
+	for _, c := range []io.Closer{tw, zw} {
+		if err := c.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := out.Close(); err != nil {
+		return nil, err
+	}
+	return &fileLayer{path: out.Name(), digest: hashOf(digest), diffID: hashOf(diffID), size: size.n, mediaType: lb.mediaType}, nil
+}
+
+// addTree writes the parent directories of the destination, then src.
+func (lb *layerBuilder) addTree(tw *tar.Writer, src string, f File) error {
+	info, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	dest := path.Clean("/" + f.Dest)
+	if info.Mode().IsRegular() && strings.HasSuffix(f.Dest, "/") {
+		dest = path.Join(dest, filepath.Base(src))
+	}
+	// Parent directories, outermost first.
+	var parents []string
+	for d := path.Dir(dest); d != "/" && d != "."; d = path.Dir(d) {
+		parents = append([]string{d}, parents...)
+	}
+	for _, d := range parents {
+		if err := tw.WriteHeader(lb.header(d+"/", tar.TypeDir, 0o755, 0, "")); err != nil {
+			return err
+		}
+	}
+	if info.Mode().IsRegular() {
+		return lb.addFile(tw, src, dest, info)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s is neither a file nor a directory", src)
+	}
+	if dest != "/" {
+		if err := tw.WriteHeader(lb.header(dest+"/", tar.TypeDir, 0o755, 0, "")); err != nil {
+			return err
+		}
+	}
+	return lb.addDir(tw, src, dest)
+}
+
+// addDir copies a directory tree in lexical order; links stay links.
+func (lb *layerBuilder) addDir(tw *tar.Writer, dir, dest string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		full := filepath.Join(dir, e.Name())
+		target := path.Join(dest, e.Name())
+		info, err := os.Lstat(full)
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(full)
+			if err != nil {
+				return err
+			}
+			if filepath.IsAbs(link) {
+				return fmt.Errorf("%s is a link to the absolute path %s; use a relative link inside the workspace", full, link)
+			}
+			if !lb.ws.inside(filepath.Join(dir, link)) {
+				return fmt.Errorf("%s is a link to %s, outside the workspace", full, link)
+			}
+			if err := tw.WriteHeader(lb.header(target, tar.TypeSymlink, 0o777, 0, link)); err != nil {
+				return err
+			}
+		case info.IsDir():
+			if err := tw.WriteHeader(lb.header(target+"/", tar.TypeDir, 0o755, 0, "")); err != nil {
+				return err
+			}
+			if err := lb.addDir(tw, full, target); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if err := lb.addFile(tw, full, target, info); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%s is not a regular file, a directory or a link", full)
+		}
+	}
+	return nil
+}
+
+func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileInfo) error {
+	mode := int64(0o644)
+	if info.Mode()&0o111 != 0 {
+		mode = 0o755
+	}
+	r, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := tw.WriteHeader(lb.header(dest, tar.TypeReg, mode, info.Size(), "")); err != nil {
+		return err
+	}
+	n, err := io.Copy(tw, r)
+	if err != nil {
+		return err
+	}
+	if n != info.Size() {
+		return fmt.Errorf("%s changed size while it was read", src)
+	}
+	return nil
+}
+
+// header is a normalized entry: owner root, no names, the epoch as time.
+func (lb *layerBuilder) header(name string, typ byte, mode, size int64, link string) *tar.Header {
+	return &tar.Header{
+		Name:     strings.TrimPrefix(name, "/"),
+		Typeflag: typ,
+		Mode:     mode,
+		Size:     size,
+		Linkname: link,
+		ModTime:  lb.epoch,
+		Format:   tar.FormatPAX,
+	}
+}
+
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
+}
+
+// fileLayer is a built layer, compressed in a file, with both digests known.
+type fileLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+	mediaType      types.MediaType
+}
+
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
+func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &readCloser{Reader: zr, close: func() error { zr.Close(); return f.Close() }}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r *readCloser) Close() error { return r.close() }

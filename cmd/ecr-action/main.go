@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -90,6 +91,20 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)
 	})
 
+	// The image is opened and every tag looked up before the first write,
+	// so a bad source or an immutable tag in the way changes nothing.
+	var img *imageRun
+	if cfg.Image != nil {
+		endImage := wf.Group("Image")
+		img, err = prepareImage(ctx, wf, getenv, cfg, awsCfg, client)
+		endImage()
+		defer img.cleanup()
+		if err != nil {
+			title, msg := explainStep(err, "Image")
+			return fail(title, msg+"\n\nNothing was changed in AWS.")
+		}
+	}
+
 	endRepo := wf.Group("Repository " + cfg.Repository)
 	res, err := reconcile.Reconcile(ctx, client, cfg)
 	if res != nil {
@@ -118,12 +133,38 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 
 	repo := res.Repository
+	var imgSum *report.ImageSummary
+	if img != nil {
+		endPush := wf.Group("Push " + repo.URI)
+		imgSum, err = pushImage(ctx, wf, img, repo.URI)
+		endPush()
+		if err != nil {
+			title, msg := explainStep(err, "Push failed")
+			if errors.Is(err, context.Canceled) {
+				title, msg = "Cancelled", "the run was cancelled during the push; no tag was written for an incomplete image. Re-run to finish."
+			}
+			return fail(title, msg)
+		}
+	}
 	outputs := []struct{ name, value string }{
 		{"repository_url", repo.URI},
 		{"repository_arn", repo.ARN},
 		{"repository_name", repo.Name},
 		{"registry_id", repo.RegistryID},
 		{"repository_registry_url", repo.RegistryURL()},
+	}
+	if imgSum != nil {
+		var tags, uris []string
+		for _, t := range imgSum.Tags {
+			tags = append(tags, t.Tag)
+			uris = append(uris, t.URI)
+		}
+		outputs = append(outputs, []struct{ name, value string }{
+			{"image_digest", imgSum.Digest},
+			{"image_uri", imgSum.URI},
+			{"image_tags", strings.Join(tags, ",")},
+			{"image_uris", strings.Join(uris, "\n")},
+		}...)
 	}
 	for _, o := range outputs {
 		if err := wf.SetOutput(o.name, o.value); err != nil {
@@ -137,6 +178,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	summary := report.RenderRepository(report.RepositorySummary{
 		Name: repo.Name, URI: repo.URI, ARN: repo.ARN, Created: res.Created, Rows: rows, WriteCalls: res.Writes,
 	})
+	if imgSum != nil {
+		summary += "\n" + report.RenderImage(*imgSum)
+	}
 	if err := wf.AppendSummary(summary); err != nil {
 		return fail("Job summary", err.Error())
 	}
@@ -147,6 +191,24 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		return 1
 	}
 	return 0
+}
+
+// explainStep returns the title and message of an image step's failure.
+func explainStep(err error, defaultTitle string) (string, string) {
+	var se *stepError
+	if errors.As(err, &se) {
+		var op *smithy.OperationError
+		if errors.As(se.err, &op) {
+			_, msg := explain(se.err)
+			return se.title, msg
+		}
+		return se.title, se.err.Error()
+	}
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		return explain(err)
+	}
+	return defaultTitle, err.Error()
 }
 
 // explain turns an AWS error into an annotation title and a message that says

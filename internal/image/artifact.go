@@ -193,3 +193,14 @@ func platformString(p *v1.Platform) string {
 	}
 	return strings.Join(parts, "/")
 }
+
+// FromImage describes an image built in memory (or obtained elsewhere) so it
+// can be planned and pushed like an opened source.
+func FromImage(source string, img v1.Image) (*Artifact, error) {
+	return newImageArtifact(source, img)
+}
+
+// FromIndex describes an index built in memory.
+func FromIndex(source string, idx v1.ImageIndex) (*Artifact, error) {
+	return newIndexArtifact(source, idx)
+}

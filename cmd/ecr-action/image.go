@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/org/ecr-action/internal/awsauth"
+	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/dockerengine"
+	"github.com/org/ecr-action/internal/image"
+	"github.com/org/ecr-action/internal/report"
+)
+
+// imageRun is an image push worked out before any write: the source is open,
+// its digest known and every tag looked up.
+type imageRun struct {
+	reg  *image.Registry
+	art  *image.Artifact
+	plan *image.Plan
+	tmp  string
+}
+
+func (r *imageRun) cleanup() {
+	if r != nil && r.tmp != "" {
+		os.RemoveAll(r.tmp)
+	}
+}
+
+// stepError is a failure with the annotation title to show.
+type stepError struct {
+	title string
+	err   error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// prepareImage opens the image source and plans the push, reading only: the
+// registry login, the source, the tags' current digests.
+func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client) (*imageRun, error) {
+	login, err := awsauth.Login(ctx, client, wf.Mask)
+	if err != nil {
+		return nil, &stepError{"Registry login", fmt.Errorf("getting a registry token (ecr:GetAuthorizationToken): %w", err)}
+	}
+	regionAPI := func(region string) awsauth.TokenAPI {
+		return ecr.NewFromConfig(awsCfg, func(o *ecr.Options) {
+			o.Region = region
+			o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)
+		})
+	}
+	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain)
+	reg, err := image.New(image.Options{Keychain: kc, Logf: wf.Infof, UserAgent: "ecr-action"})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := name.NewRepository(login.Host + "/" + cfg.Repository)
+	if err != nil {
+		return nil, &stepError{"Registry", fmt.Errorf("registry %q from GetAuthorizationToken: %w", login.Host, err)}
+	}
+	tmp, err := os.MkdirTemp(getenv("RUNNER_TEMP"), "ecr-action-")
+	if err != nil {
+		return nil, err
+	}
+	run := &imageRun{reg: reg, tmp: tmp}
+	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp)
+	if err != nil {
+		run.cleanup()
+		return nil, err
+	}
+	run.art = art
+	wf.Infof("image: %s, %s, %d layer(s), %s", art.Digest, platformsText(art.Platforms), art.Layers, humanSize(art.Size))
+	target := image.Target{Repository: repo, Mutability: cfg.Mutability, Filters: cfg.MutabilityFilters}
+	plan, err := reg.Plan(ctx, art, target, cfg.Image.Tags, retag)
+	if err != nil {
+		run.cleanup()
+		var ite *image.ImmutableTagError
+		if errors.As(err, &ite) {
+			return nil, &stepError{"Immutable tag", err}
+		}
+		return nil, &stepError{"Registry", explainRegistry(err)}
+	}
+	for _, t := range plan.Tags {
+		line := fmt.Sprintf("tag %-20s %s", t.Tag, planWord(t.Action))
+		if t.Previous != "" {
+			line += " (now " + t.Previous + ")"
+		}
+		wf.Infof("%s", line)
+	}
+	run.plan = plan
+	return run, nil
+}
+
+func planWord(a image.TagAction) string {
+	switch a {
+	case image.TagPushed:
+		return "new"
+	case image.TagMoved:
+		return "will move"
+	}
+	return string(a)
+}
+
+// openImage opens what the inputs name. retag is true for retag_from.
+func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Registry, repo name.Repository, tmp string) (*image.Artifact, bool, error) {
+	im := cfg.Image
+	archiveOpts := image.ArchiveOptions{TempDir: tmp, Logf: wf.Infof}
+	var art *image.Artifact
+	var err error
+	switch {
+	case im.RetagFrom != "":
+		art, err = reg.Resolve(ctx, repo, im.RetagFrom)
+		if err != nil {
+			return nil, false, &stepError{"Invalid input retag_from", explainRegistry(err)}
+		}
+		return art, true, nil
+	case im.Build != nil:
+		art, err = buildImage(ctx, cfg, reg, tmp)
+		if err != nil {
+			return nil, false, &stepError{"Build", explainRegistry(err)}
+		}
+		return art, false, nil
+	case im.Source != nil:
+		s := im.Source
+		switch s.Transport {
+		case config.TransportOCI:
+			art, err = image.OpenOCI(s.Path, s.Ref)
+		case config.TransportDockerArchive:
+			art, err = image.OpenArchive(ctx, s.Path, archiveOpts)
+		case config.TransportDockerDaemon:
+			var engine *dockerengine.Client
+			engine, err = dockerengine.New(getenv("DOCKER_HOST"))
+			if err == nil {
+				art, err = image.OpenDaemon(ctx, engine, s.Ref, tmp, archiveOpts)
+			}
+		case config.TransportDocker:
+			art, err = image.OpenRemote(ctx, reg.Puller(), s.Ref)
+		default:
+			err = fmt.Errorf("source transport %q is not supported", s.Transport)
+		}
+		if err != nil {
+			return nil, false, &stepError{"Image source", explainRegistry(err)}
+		}
+		return art, false, nil
+	}
+	return nil, false, errors.New("no image input")
+}
+
+// pushImage writes the plan and reports it.
+func pushImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string) (*report.ImageSummary, error) {
+	start := time.Now()
+	res, err := run.reg.Push(ctx, run.plan)
+	if err != nil {
+		return nil, &stepError{"Push failed", explainRegistry(err)}
+	}
+	art := run.art
+	sum := &report.ImageSummary{
+		Source:         art.Source,
+		Platforms:      art.Platforms,
+		Size:           art.Size,
+		Layers:         art.Layers,
+		Digest:         res.Digest,
+		URI:            repoURI + "@" + res.Digest,
+		UploadedLayers: res.UploadedLayers,
+		UploadedBytes:  res.UploadedBytes,
+		Retag:          run.plan.Retag,
+		Seconds:        time.Since(start).Seconds(),
+	}
+	for _, t := range res.Tags {
+		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: string(t.Action), Previous: t.Previous})
+	}
+	if run.plan.Writes() {
+		wf.Infof("pushed %s: %d of %d layer(s) uploaded (%s) in %.1f s", res.Digest, res.UploadedLayers, art.Layers, humanSize(res.UploadedBytes), sum.Seconds)
+	} else {
+		wf.Infof("every tag already names %s: nothing pushed", res.Digest)
+	}
+	return sum, nil
+}
+
+// explainRegistry adds what to do to registry errors that need it.
+func explainRegistry(err error) error {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	switch te.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("%w\n\nThe registry refused the credentials. Pushing needs ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage and ecr:BatchGetImage on the repository (the README lists the policy); a private source registry needs its own login", err)
+	case http.StatusTooManyRequests:
+		return fmt.Errorf("%w\n\nThe registry kept rate-limiting after retries; re-run the job", err)
+	}
+	return err
+}
+
+func platformsText(ps []string) string {
+	if len(ps) == 0 {
+		return "platform unknown"
+	}
+	return strings.Join(ps, ", ")
+}
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

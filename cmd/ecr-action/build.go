@@ -75,4 +75,3 @@ func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tm
 	}
 	return image.FromImage(source, res.Image)
 }
-

@@ -1,9 +1,10 @@
 // Command demo shows the action's main job end to end on this machine, with
 // no AWS account and no Docker: it starts a local ECR (ecrlocal) on loopback,
 // builds the action, runs it the way the GitHub runner runs a container
-// action with the seed module's example inputs, prints the outputs, the job
-// summary and what the repository looks like through the ECR API, then runs
-// it again to show that an unchanged run makes no write call.
+// action with the seed module's example inputs plus a daemonless build of
+// testdata/demo/site, prints the outputs, the job summary and what the
+// repository looks like through the ECR API, runs it again to show that an
+// unchanged run writes nothing, then promotes the image with retag_from.
 //
 //	go run ./cmd/demo
 package main
@@ -87,13 +88,31 @@ func run(ctx context.Context, out io.Writer) error {
 		"AWS_ACCESS_KEY_ID": "AKIDDEMO", "AWS_SECRET_ACCESS_KEY": "demo-secret", "AWS_REGION": "us-east-1",
 		"AWS_ENDPOINT_URL_ECR": endpoint,
 	}
-	for i, title := range []string{"First run: the repository does not exist yet", "Second run, same inputs: nothing to do"} {
+	site, err := filepath.Abs(filepath.Join("testdata", "demo", "site"))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(site); err != nil {
+		return fmt.Errorf("run the demo from the repository root (it reads testdata/demo): %w", err)
+	}
+	buildInputs := map[string]string{"base_image": "scratch", "files": "site:/srv/www", "cmd": `["/srv/www/index.html"]`}
+	runs := []struct {
+		title  string
+		inputs map[string]string
+	}{
+		{"First run: the repository does not exist yet; build testdata/demo/site into an image and push it", with(seedInputs(), buildInputs)},
+		{"Second run, same inputs: nothing to do (same digest, every tag in place)", with(seedInputs(), buildInputs)},
+		{"Third run: promote the pushed image to v1.0.0 with retag_from (no layer moves)", with(seedInputs(), map[string]string{
+			"retag_from": "0123456", "tag_sha": "false", "tag_latest": "false", "image_tags": "v1.0.0"})},
+	}
+	for i, r := range runs {
 		srv.ResetCalls()
-		fmt.Fprintf(out, "\n== %s\n", title)
-		res, err := runner.Run(ctx, runner.Job{
-			Binary: bin, Root: filepath.Join(tmp, fmt.Sprintf("job%d", i+1)),
-			Inputs: seedInputs(), Env: awsEnv,
-		})
+		fmt.Fprintf(out, "\n== %s\n", r.title)
+		root := filepath.Join(tmp, fmt.Sprintf("job%d", i+1))
+		if err := os.CopyFS(filepath.Join(root, runner.Workspace, "site"), os.DirFS(site)); err != nil {
+			return err
+		}
+		res, err := runner.Run(ctx, runner.Job{Binary: bin, Root: root, Inputs: r.inputs, Env: awsEnv})
 		if err != nil {
 			return err
 		}
@@ -106,15 +125,22 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(out, "   %s=%s\n", k, res.Outputs[k])
+			fmt.Fprintf(out, "   %s=%s\n", k, strings.ReplaceAll(res.Outputs[k], "\n", "\n     "))
 		}
 		fmt.Fprintf(out, "-- job summary\n%s", indent(res.Summary))
 		fmt.Fprintf(out, "-- ECR API calls seen by ecrlocal: %s; write calls: %d\n", calls(srv.Calls()), srv.WriteCalls())
+		fmt.Fprintf(out, "-- registry requests seen by ecrlocal: %s; blob bytes received: %d\n", calls(srv.RegistryCalls()), srv.UploadedBytes())
 		if res.ExitCode != 0 {
 			return errors.New("the action failed")
 		}
-		if i == 1 && srv.WriteCalls() != 0 {
-			return fmt.Errorf("the second run made %d write calls, want 0", srv.WriteCalls())
+		if i == 1 {
+			reg := srv.RegistryCalls()
+			if srv.WriteCalls() != 0 || reg["manifest.put"] != 0 || srv.UploadedBytes() != 0 {
+				return fmt.Errorf("the second run wrote: %d ECR write calls, %d manifests, %d blob bytes; want none", srv.WriteCalls(), reg["manifest.put"], srv.UploadedBytes())
+			}
+		}
+		if i == 2 && srv.UploadedBytes() != 0 {
+			return fmt.Errorf("the retag uploaded %d blob bytes, want 0", srv.UploadedBytes())
 		}
 	}
 
@@ -143,8 +169,27 @@ func run(ctx context.Context, out io.Writer) error {
 	for _, t := range tags.Tags {
 		fmt.Fprintf(out, "   tag %s=%s\n", aws.ToString(t.Key), aws.ToString(t.Value))
 	}
-	fmt.Fprintln(out, "\nDemo finished: the action created the repository, then found nothing to change.")
+	images, err := client.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(name)})
+	if err != nil {
+		return err
+	}
+	for _, d := range images.ImageDetails {
+		fmt.Fprintf(out, "   image %s tags %s\n", aws.ToString(d.ImageDigest), strings.Join(d.ImageTags, ","))
+	}
+	fmt.Fprintln(out, "\nDemo finished: the action created the repository and pushed the image built from testdata/demo/site,\nthen found nothing to change, then promoted the image to v1.0.0 without moving a layer.")
 	return nil
+}
+
+// with returns a copy of base with more inputs.
+func with(base, more map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(more))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
 }
 
 func indent(s string) string {

@@ -180,9 +180,12 @@ func pushImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI 
 	for _, t := range res.Tags {
 		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: string(t.Action), Previous: t.Previous})
 	}
-	if run.plan.Writes() {
+	switch {
+	case run.plan.Writes() && run.plan.Retag:
+		wf.Infof("retagged %s in place: no layer moved", res.Digest)
+	case run.plan.Writes():
 		wf.Infof("pushed %s: %d of %d layer(s) uploaded (%s) in %.1f s", res.Digest, res.UploadedLayers, art.Layers, humanSize(res.UploadedBytes), sum.Seconds)
-	} else {
+	default:
 		wf.Infof("every tag already names %s: nothing pushed", res.Digest)
 	}
 	return sum, nil

@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/org/ecr-action/internal/policy"
 )
 
 // repository is the state of one repository. Guarded by Server.mu.
@@ -69,34 +70,11 @@ func (r *repository) tagsOf(digest string) []string {
 	return out
 }
 
-// tagImmutable reports whether an existing tag may not be moved, following
-// the repository's mutability and exclusion filters: for
-// IMMUTABLE_WITH_EXCLUSION the matching tags stay mutable, for
-// MUTABLE_WITH_EXCLUSION the matching tags are immutable.
+// tagImmutable reports whether an existing tag may not be moved under the
+// repository's mutability and exclusion filters (the rule the action checks
+// before pushing: policy.TagImmutable).
 func (r *repository) tagImmutable(t string) bool {
-	switch r.mutability {
-	case "IMMUTABLE":
-		return true
-	case "IMMUTABLE_WITH_EXCLUSION":
-		return !matchesAny(r.filters, t)
-	case "MUTABLE_WITH_EXCLUSION":
-		return matchesAny(r.filters, t)
-	default:
-		return false
-	}
-}
-
-// matchesAny reports whether t matches one of the WILDCARD filters, where '*'
-// stands for any run of characters. Filters hold only [0-9a-zA-Z._*-]
-// (policy.ValidateMutabilityFilter) and tags hold no '/', so path.Match
-// matches exactly that.
-func matchesAny(filters []string, t string) bool {
-	for _, f := range filters {
-		if ok, _ := path.Match(f, t); ok {
-			return true
-		}
-	}
-	return false
+	return policy.TagImmutable(r.mutability, r.filters, t)
 }
 
 // Manifest media types ECR accepts.

@@ -29,7 +29,8 @@ type ArchiveOptions struct {
 	TempDir string
 	// Jobs is how many layers are compressed at once; 0 means GOMAXPROCS.
 	Jobs int
-	// Logf, when set, receives a line per compressed layer.
+	// Logf, when set, receives a line per compressed layer, from one
+	// goroutine at a time.
 	Logf func(format string, args ...any)
 }
 
@@ -123,6 +124,7 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 	if limit <= 0 {
 		limit = runtime.GOMAXPROCS(0)
 	}
+	var logMu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for _, j := range jobs {
@@ -144,7 +146,9 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 				if l.path == "" {
 					verb = "already compressed"
 				}
+				logMu.Lock()
 				opts.Logf("layer %d/%d %s: %s, %s", j.index, len(jobs), verb, humanBytes(l.size), l.digest)
+				logMu.Unlock()
 			}
 			return nil
 		})

@@ -21,6 +21,7 @@ import (
 	"github.com/org/ecr-action/internal/dockerengine"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/report"
+	"github.com/org/ecr-action/internal/units"
 )
 
 // imageRun is an image push worked out before any write: the source is open,
@@ -80,7 +81,7 @@ func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) 
 		return nil, err
 	}
 	run.art = art
-	wf.Infof("image: %s, %s, %d layer(s), %s", art.Digest, platformsText(art.Platforms), art.Layers, humanSize(art.Size))
+	wf.Infof("image: %s, %s, %d layer(s), %s", art.Digest, platformsText(art.Platforms), art.Layers, units.Bytes(art.Size))
 	target := image.Target{Repository: repo, Mutability: cfg.Mutability, Filters: cfg.MutabilityFilters}
 	plan, err := reg.Plan(ctx, art, target, cfg.Image.Tags, retag)
 	if err != nil {
@@ -184,7 +185,7 @@ func pushImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI 
 	case run.plan.Writes() && run.plan.Retag:
 		wf.Infof("retagged %s in place: no layer moved", res.Digest)
 	case run.plan.Writes():
-		wf.Infof("pushed %s: %d of %d layer(s) uploaded (%s) in %.1f s", res.Digest, res.UploadedLayers, art.Layers, humanSize(res.UploadedBytes), sum.Seconds)
+		wf.Infof("pushed %s: %d of %d layer(s) uploaded (%s) in %.1f s", res.Digest, res.UploadedLayers, art.Layers, units.Bytes(res.UploadedBytes), sum.Seconds)
 	default:
 		wf.Infof("every tag already names %s: nothing pushed", res.Digest)
 	}
@@ -211,17 +212,4 @@ func platformsText(ps []string) string {
 		return "platform unknown"
 	}
 	return strings.Join(ps, ", ")
-}
-
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

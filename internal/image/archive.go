@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/org/ecr-action/internal/units"
 )
 
 // ArchiveOptions tune how a docker save tarball is prepared.
@@ -147,7 +149,7 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 					verb = "already compressed"
 				}
 				logMu.Lock()
-				opts.Logf("layer %d/%d %s: %s, %s", j.index, len(jobs), verb, humanBytes(l.size), l.digest)
+				opts.Logf("layer %d/%d %s: %s, %s", j.index, len(jobs), verb, units.Bytes(l.size), l.digest)
 				logMu.Unlock()
 			}
 			return nil
@@ -394,18 +396,4 @@ func (a *archiveImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error)
 		return l, nil
 	}
 	return nil, fmt.Errorf("blob %s is not a layer of this image", h)
-}
-
-// humanBytes renders n in binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

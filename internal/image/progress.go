@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/org/ecr-action/internal/units"
 )
 
 // progress follows the layer uploads of one push. The Actions log is not a
@@ -93,11 +95,11 @@ func (p *progress) line(elapsed time.Duration, prevSent int64, every time.Durati
 		sent += s
 		total += lp.size
 		if s < lp.size {
-			active = append(active, fmt.Sprintf("%s %s/%s", shortDigest(h), humanBytes(s), humanBytes(lp.size)))
+			active = append(active, fmt.Sprintf("%s %s/%s", shortDigest(h), units.Bytes(s), units.Bytes(lp.size)))
 		}
 	}
 	rate := float64(sent-prevSent) / every.Seconds()
-	msg := fmt.Sprintf("uploading: %s of %s in %d layer(s) started, %s/s, %s elapsed", humanBytes(sent), humanBytes(total), len(p.order), humanBytes(int64(rate)), elapsed.Round(time.Second))
+	msg := fmt.Sprintf("uploading: %s of %s in %d layer(s) started, %s/s, %s elapsed", units.Bytes(sent), units.Bytes(total), len(p.order), units.Bytes(int64(rate)), elapsed.Round(time.Second))
 	if len(active) > 0 {
 		msg += "; in flight: " + strings.Join(active, ", ")
 	}

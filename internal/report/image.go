@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"strings"
+
+	"github.com/org/ecr-action/internal/units"
 )
 
 // ImageTag is one tag of the pushed image and what the run did to it.
@@ -50,7 +52,7 @@ func RenderImage(s ImageSummary) string {
 	case s.UploadedLayers == 0:
 		fmt.Fprintf(&b, "Every layer was already in the registry; %d tag(s) written.\n\n", pushed)
 	default:
-		fmt.Fprintf(&b, "Uploaded %d of %d layer(s) (%s); %d tag(s) written", s.UploadedLayers, s.Layers, bytesText(s.UploadedBytes), pushed)
+		fmt.Fprintf(&b, "Uploaded %d of %d layer(s) (%s); %d tag(s) written", s.UploadedLayers, s.Layers, units.Bytes(s.UploadedBytes), pushed)
 		if s.Seconds > 0 {
 			fmt.Fprintf(&b, " in %.1f s", s.Seconds)
 		}
@@ -60,7 +62,7 @@ func RenderImage(s ImageSummary) string {
 	if len(s.Platforms) > 0 {
 		fmt.Fprintf(&b, "- Platforms: %s\n", cellText(strings.Join(s.Platforms, ", ")))
 	}
-	fmt.Fprintf(&b, "- Size: %s in %d layer(s)\n", bytesText(s.Size), s.Layers)
+	fmt.Fprintf(&b, "- Size: %s in %d layer(s)\n", units.Bytes(s.Size), s.Layers)
 	fmt.Fprintf(&b, "- Digest: %s\n", code(s.Digest))
 	if s.URI != "" {
 		fmt.Fprintf(&b, "- Pin it as: %s\n", code(s.URI))
@@ -77,20 +79,6 @@ func RenderImage(s ImageSummary) string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", cellCode(t.Tag), cellText(t.Action), was)
 	}
 	return b.String()
-}
-
-// bytesText renders n in binary units.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // cellCode is a code span inside a table cell: GitHub splits cells on '|'

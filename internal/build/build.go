@@ -7,7 +7,9 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -61,7 +63,11 @@ var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
 
 // Build assembles the image.
 func Build(ctx context.Context, spec Spec) (*Result, error) {
-	bases, ociBase, err := basePlatforms(spec.Base)
+	spec.Epoch = epochOf(spec.Epoch)
+	if len(spec.Files) > 0 && spec.TempDir == "" {
+		return nil, errors.New("no directory to write layers to")
+	}
+	bases, err := basePlatforms(spec.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -73,11 +79,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	layerType := types.DockerLayer
-	if ociBase {
-		layerType = types.OCILayer
-	}
-	lb := &layerBuilder{ws: ws, dir: spec.TempDir, epoch: spec.Epoch.UTC(), mediaType: layerType, cache: map[string]*fileLayer{}}
+	lb := &layerBuilder{ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}}
 
 	type built struct {
 		platform v1.Platform
@@ -92,7 +94,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		img, err := buildOne(ctx, spec, base, p, lb)
+		img, err := buildOne(ctx, spec, base, p, bases.scratch, lb)
 		if err != nil {
 			return nil, fmt.Errorf("building %s: %w", platformString(p), err)
 		}
@@ -106,11 +108,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 		res.Image = images[0].img
 		return res, nil
 	}
-	indexType := types.DockerManifestList
-	if ociBase {
-		indexType = types.OCIImageIndex
-	}
-	idx := mutate.IndexMediaType(empty.Index, indexType)
+	idx := mutate.IndexMediaType(empty.Index, bases.indexType)
 	for _, b := range images {
 		p := b.platform
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: b.img, Descriptor: v1.Descriptor{Platform: &p}})
@@ -119,20 +117,50 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 	return res, nil
 }
 
+// epochOf is the time written everywhere: whole seconds (what the config's
+// timestamps and the created label hold), UTC, and the Unix epoch when unset.
+func epochOf(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// layerType is the gzip layer media type that goes with a manifest's.
+func layerType(manifest types.MediaType) (types.MediaType, error) {
+	switch manifest {
+	case types.OCIManifestSchema1:
+		return types.OCILayer, nil
+	case types.DockerManifestSchema2:
+		return types.DockerLayer, nil
+	}
+	return "", fmt.Errorf("base manifest media type %q is not supported", manifest)
+}
+
 // buildOne appends the layers to base and applies the config changes.
-func buildOne(ctx context.Context, spec Spec, base v1.Image, p v1.Platform, lb *layerBuilder) (v1.Image, error) {
+func buildOne(ctx context.Context, spec Spec, base v1.Image, p v1.Platform, scratch bool, lb *layerBuilder) (v1.Image, error) {
+	mt, err := base.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base manifest media type: %w", err)
+	}
+	// Layers follow this platform's base manifest: an index may mix Docker
+	// and OCI manifests.
+	lt, err := layerType(mt)
+	if err != nil {
+		return nil, err
+	}
 	var adds []mutate.Addendum
 	for _, f := range spec.Files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		l, err := lb.layer(f, p)
+		l, err := lb.layer(f, p, lt)
 		if err != nil {
 			return nil, err
 		}
 		adds = append(adds, mutate.Addendum{
 			Layer:     l,
-			MediaType: lb.mediaType,
+			MediaType: lt,
 			History: v1.History{
 				Created:   v1.Time{Time: lb.epoch},
 				CreatedBy: "ecr-action files: " + f.Src + ":" + f.Dest,
@@ -149,15 +177,18 @@ func buildOne(ctx context.Context, spec Spec, base v1.Image, p v1.Platform, lb *
 		return nil, fmt.Errorf("reading the config: %w", err)
 	}
 	cf = cf.DeepCopy()
-	applyConfig(cf, spec, p)
+	if scratch {
+		// The empty image names no platform; a base's config keeps its own.
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	}
+	applyConfig(cf, spec)
 	return mutate.ConfigFile(img, cf)
 }
 
 // applyConfig makes the Dockerfile-like changes to cf.
-func applyConfig(cf *v1.ConfigFile, spec Spec, p v1.Platform) {
-	epoch := spec.Epoch.UTC()
+func applyConfig(cf *v1.ConfigFile, spec Spec) {
+	epoch := spec.Epoch
 	cf.Created = v1.Time{Time: epoch}
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	c := &cf.Config
 	for _, kv := range spec.Env {
 		key, _, _ := strings.Cut(kv, "=")
@@ -207,29 +238,31 @@ func applyConfig(cf *v1.ConfigFile, spec Spec, p v1.Platform) {
 
 // platforms of the base, and how to get the base image of each.
 type baseSet struct {
-	scratch bool
-	list    []v1.Platform
-	index   v1.ImageIndex
-	digests map[string]v1.Hash // platform string -> manifest in index
-	single  v1.Image
-	ociBase bool
+	scratch   bool
+	list      []v1.Platform
+	index     v1.ImageIndex
+	digests   map[string]v1.Hash // platform string -> manifest in index
+	single    v1.Image
+	indexType types.MediaType // of a result with several platforms
 }
 
-func basePlatforms(b Base) (*baseSet, bool, error) {
+func basePlatforms(b Base) (*baseSet, error) {
 	switch {
 	case b.Index != nil && b.Image != nil:
-		return nil, false, fmt.Errorf("base: give an index or an image, not both")
+		return nil, fmt.Errorf("base: give an index or an image, not both")
 	case b.Index != nil:
 		mt, err := b.Index.MediaType()
 		if err != nil {
-			return nil, false, err
+			return nil, fmt.Errorf("reading the base index media type: %w", err)
 		}
 		im, err := b.Index.IndexManifest()
 		if err != nil {
-			return nil, false, fmt.Errorf("reading the base index: %w", err)
+			return nil, fmt.Errorf("reading the base index: %w", err)
 		}
-		s := &baseSet{index: b.Index, digests: map[string]v1.Hash{}}
-		oci := mt == types.OCIImageIndex
+		s := &baseSet{index: b.Index, digests: map[string]v1.Hash{}, indexType: types.OCIImageIndex}
+		if mt == types.DockerManifestList {
+			s.indexType = types.DockerManifestList
+		}
 		for _, d := range im.Manifests {
 			if !d.MediaType.IsImage() || d.Platform == nil || d.Platform.OS == "unknown" || d.Platform.OS == "" {
 				continue // attestations and other artefacts
@@ -241,30 +274,23 @@ func basePlatforms(b Base) (*baseSet, bool, error) {
 			}
 			s.digests[key] = d.Digest
 			s.list = append(s.list, p)
-			if d.MediaType == types.OCIManifestSchema1 {
-				oci = true
-			}
 		}
 		if len(s.list) == 0 {
-			return nil, false, fmt.Errorf("the base index lists no platform image")
+			return nil, fmt.Errorf("the base index lists no platform image")
 		}
-		return s, oci, nil
+		return s, nil
 	case b.Image != nil:
-		mt, err := b.Image.MediaType()
-		if err != nil {
-			return nil, false, err
-		}
 		cf, err := b.Image.ConfigFile()
 		if err != nil {
-			return nil, false, fmt.Errorf("reading the base config: %w", err)
+			return nil, fmt.Errorf("reading the base config: %w", err)
 		}
 		p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
 		if p.OS == "" || p.Architecture == "" {
 			p = defaultPlatform
 		}
-		return &baseSet{single: b.Image, list: []v1.Platform{p}}, mt == types.OCIManifestSchema1, nil
+		return &baseSet{single: b.Image, list: []v1.Platform{p}, indexType: types.OCIImageIndex}, nil
 	default:
-		return &baseSet{scratch: true}, true, nil
+		return &baseSet{scratch: true, indexType: types.OCIImageIndex}, nil
 	}
 }
 
@@ -288,13 +314,15 @@ func (s *baseSet) image(p v1.Platform) (v1.Image, error) {
 
 // choosePlatforms picks what to build: the given platforms, each of which
 // the base must have and files must cover, or by default every base platform
-// that files covers.
+// that files covers. Only a missing source drops a platform from the
+// default; any other problem with a source fails the build.
 func choosePlatforms(spec Spec, bases *baseSet, ws *workspace) ([]v1.Platform, error) {
 	available := bases.list
 	if bases.scratch {
 		available = []v1.Platform{defaultPlatform}
 	}
 	var chosen []v1.Platform
+	seen := map[string]bool{}
 	if len(spec.Platforms) > 0 {
 		for _, s := range spec.Platforms {
 			p, err := parsePlatform(s)
@@ -302,25 +330,29 @@ func choosePlatforms(spec Spec, bases *baseSet, ws *workspace) ([]v1.Platform, e
 				return nil, err
 			}
 			if !bases.scratch {
-				m, ok := matchPlatform(available, p)
-				if !ok {
-					return nil, fmt.Errorf("platform %s is not in the base image, which has %s", s, platformList(available))
+				if p, err = pickPlatform(available, p); err != nil {
+					return nil, err
 				}
-				p = m
 			}
-			if missing := ws.missing(spec.Files, p); missing != "" {
-				return nil, fmt.Errorf("platform %s: %s", s, missing)
+			if seen[platformString(p)] {
+				continue
 			}
-			if _, dup := matchPlatform(chosen, p); !dup {
-				chosen = append(chosen, p)
+			seen[platformString(p)] = true
+			if err := ws.check(spec.Files, p); err != nil {
+				return nil, fmt.Errorf("platform %s: %w", s, err)
 			}
+			chosen = append(chosen, p)
 		}
 	} else {
 		var reasons []string
 		for _, p := range available {
-			if missing := ws.missing(spec.Files, p); missing != "" {
-				reasons = append(reasons, platformString(p)+": "+missing)
+			err := ws.check(spec.Files, p)
+			if errors.Is(err, fs.ErrNotExist) {
+				reasons = append(reasons, platformString(p)+": "+err.Error())
 				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("platform %s: %w", platformString(p), err)
 			}
 			chosen = append(chosen, p)
 		}
@@ -344,15 +376,36 @@ func parsePlatform(s string) (v1.Platform, error) {
 	return p, nil
 }
 
-// matchPlatform finds p in list, matching os and architecture, and the
-// variant when both name one; it returns the list's entry.
-func matchPlatform(list []v1.Platform, p v1.Platform) (v1.Platform, bool) {
+// pickPlatform finds the entry of list that p names: same os and
+// architecture, and the same variant when p names one (arm64 without a
+// variant is arm64/v8). A p that matches several entries is ambiguous.
+func pickPlatform(list []v1.Platform, p v1.Platform) (v1.Platform, error) {
+	var found []v1.Platform
 	for _, q := range list {
-		if q.OS == p.OS && q.Architecture == p.Architecture && (q.Variant == p.Variant || q.Variant == "" || p.Variant == "") {
-			return q, true
+		if q.OS == p.OS && q.Architecture == p.Architecture && (p.Variant == "" || sameVariant(q.Architecture, q.Variant, p.Variant)) {
+			found = append(found, q)
 		}
 	}
-	return v1.Platform{}, false
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return v1.Platform{}, fmt.Errorf("platform %s is not in the base image, which has %s", platformString(p), platformList(list))
+	}
+	return v1.Platform{}, fmt.Errorf("platform %s matches %s in the base image; name the variant", platformString(p), platformList(found))
+}
+
+// sameVariant compares variants; arm64 has only v8, so "" and "v8" agree.
+func sameVariant(arch, a, b string) bool {
+	if arch == "arm64" {
+		if a == "" {
+			a = "v8"
+		}
+		if b == "" {
+			b = "v8"
+		}
+	}
+	return a == b
 }
 
 func platformString(p v1.Platform) string {

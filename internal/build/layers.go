@@ -69,7 +69,7 @@ func (w *workspace) resolve(src string, p v1.Platform) (string, error) {
 	real, err := filepath.EvalSymlinks(joined)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("files source %q does not exist (%s)", rel, joined)
+			return "", &missingSource{rel: rel, path: joined}
 		}
 		return "", fmt.Errorf("files source %q: %w", rel, err)
 	}
@@ -79,35 +79,69 @@ func (w *workspace) resolve(src string, p v1.Platform) (string, error) {
 	return real, nil
 }
 
-// missing says which files line lacks its source for p, or "".
-func (w *workspace) missing(files []File, p v1.Platform) string {
+// checkLink rejects a link target (joined to the link's directory) that
+// leaves the workspace, by its name or through links it passes on the way.
+// A target that does not exist is judged by its name alone.
+func (w *workspace) checkLink(target string) error {
+	if !w.inside(target) {
+		return errors.New("outside the workspace")
+	}
+	real, err := filepath.EvalSymlinks(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !w.inside(real):
+		return fmt.Errorf("which resolves to %s, outside the workspace", real)
+	}
+	return nil
+}
+
+// missingSource is a files source that does not exist; it matches
+// fs.ErrNotExist, which is what drops a platform from the default ones.
+type missingSource struct{ rel, path string }
+
+func (e *missingSource) Error() string {
+	return fmt.Sprintf("files source %q does not exist (%s)", e.rel, e.path)
+}
+
+func (e *missingSource) Unwrap() error { return fs.ErrNotExist }
+
+// check tells whether every files line has its source for p.
+func (w *workspace) check(files []File, p v1.Platform) error {
 	for _, f := range files {
 		if _, err := w.resolve(f.Src, p); err != nil {
-			return fmt.Sprintf("files line %s:%s: %v", f.Src, f.Dest, err)
+			return fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
 		}
 	}
-	return ""
+	return nil
 }
 
-// layerBuilder writes one compressed layer per distinct (source, dest).
+// layerBuilder writes one compressed layer per distinct (source, dest,
+// media type), shared by the platforms whose source is the same.
 type layerBuilder struct {
-	ws        *workspace
-	dir       string
-	epoch     time.Time
-	mediaType types.MediaType
-	cache     map[string]*fileLayer
+	ws    *workspace
+	dir   string
+	epoch time.Time
+	cache map[layerKey]*fileLayer
 }
 
-func (lb *layerBuilder) layer(f File, p v1.Platform) (v1.Layer, error) {
+type layerKey struct {
+	src, dest string // src expanded, relative to the workspace
+	mediaType types.MediaType
+}
+
+func (lb *layerBuilder) layer(f File, p v1.Platform, mt types.MediaType) (v1.Layer, error) {
 	src, err := lb.ws.resolve(f.Src, p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
 	}
-	key := src + "\x00" + f.Dest
+	key := layerKey{src: expand(f.Src, p), dest: f.Dest, mediaType: mt}
 	if l, ok := lb.cache[key]; ok {
 		return l, nil
 	}
-	l, err := lb.write(src, f)
+	l, err := lb.write(src, path.Base(filepath.ToSlash(key.src)), f.Dest, mt)
 	if err != nil {
 		return nil, fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
 	}
@@ -115,14 +149,20 @@ func (lb *layerBuilder) layer(f File, p v1.Platform) (v1.Layer, error) {
 	return l, nil
 }
 
-// write tars src at f.Dest into a gzip file, hashing the tar stream (diff
-// ID) and the compressed stream (digest) in the same pass.
-func (lb *layerBuilder) write(src string, f File) (*fileLayer, error) {
+// write tars src (the real path of the source named name) at dest into a
+// gzip file in lb.dir, hashing the tar stream (diff ID) and the compressed
+// stream (digest) in the same pass.
+func (lb *layerBuilder) write(src, name, dest string, mt types.MediaType) (_ *fileLayer, err error) {
 	out, err := os.CreateTemp(lb.dir, "build-layer-*.tar.gz")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating the layer file: %w", err)
 	}
-	defer out.Close()
+	defer func() {
+		out.Close()
+		if err != nil {
+			os.Remove(out.Name())
+		}
+	}()
 	digest, diffID := sha256.New(), sha256.New()
 	size := &counter{}
 	bw := bufio.NewWriterSize(io.MultiWriter(out, digest, size), 256<<10)
@@ -131,7 +171,7 @@ func (lb *layerBuilder) write(src string, f File) (*fileLayer, error) {
 		return nil, err
 	}
 	tw := tar.NewWriter(io.MultiWriter(zw, diffID))
-	if err := lb.addTree(tw, src, f); err != nil {
+	if err := lb.addTree(tw, src, name, dest); err != nil {
 		return nil, err
 	}
 	for _, c := range []io.Closer{tw, zw} {
@@ -145,18 +185,21 @@ func (lb *layerBuilder) write(src string, f File) (*fileLayer, error) {
 	if err := out.Close(); err != nil {
 		return nil, err
 	}
-	return &fileLayer{path: out.Name(), digest: hashOf(digest), diffID: hashOf(diffID), size: size.n, mediaType: lb.mediaType}, nil
+	return &fileLayer{path: out.Name(), digest: hashOf(digest), diffID: hashOf(diffID), size: size.n, mediaType: mt}, nil
 }
 
-// addTree writes the parent directories of the destination, then src.
-func (lb *layerBuilder) addTree(tw *tar.Writer, src string, f File) error {
+// addTree writes the parent directories of the destination, then src. A
+// file copied into a directory (dest ending in '/') keeps the name the
+// files line gave it, even when src is a link to another name.
+func (lb *layerBuilder) addTree(tw *tar.Writer, src, name, dest string) error {
 	info, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
-	dest := path.Clean("/" + f.Dest)
-	if info.Mode().IsRegular() && strings.HasSuffix(f.Dest, "/") {
-		dest = path.Join(dest, filepath.Base(src))
+	isDir := strings.HasSuffix(dest, "/")
+	dest = path.Clean("/" + dest)
+	if info.Mode().IsRegular() && isDir {
+		dest = path.Join(dest, name)
 	}
 	// Parent directories, outermost first.
 	var parents []string
@@ -205,8 +248,8 @@ func (lb *layerBuilder) addDir(tw *tar.Writer, dir, dest string) error {
 			if filepath.IsAbs(link) {
 				return fmt.Errorf("%s is a link to the absolute path %s; use a relative link inside the workspace", full, link)
 			}
-			if !lb.ws.inside(filepath.Join(dir, link)) {
-				return fmt.Errorf("%s is a link to %s, outside the workspace", full, link)
+			if err := lb.ws.checkLink(filepath.Join(dir, link)); err != nil {
+				return fmt.Errorf("%s is a link to %s, %w", full, link, err)
 			}
 			if err := tw.WriteHeader(lb.header(target, tar.TypeSymlink, 0o777, 0, link)); err != nil {
 				return err

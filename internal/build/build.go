@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ type Spec struct {
 	Workdir    string
 	Labels     map[string]string // win over the OCI labels below
 	Platforms  []string          // "os/arch[/variant]"; empty = the default
-	Epoch      time.Time         // every timestamp in the layers and the config
+	Epoch      time.Time         // every timestamp in the layers and the config, in whole seconds; zero is the Unix epoch
 
 	// OCI labels from the git context; empty ones are not set.
 	Source, Revision, Version string
@@ -204,14 +205,24 @@ func applyConfig(cf *v1.ConfigFile, spec Spec) {
 			c.Env = append(c.Env, kv)
 		}
 	}
+	// An empty (not nil) Entrypoint or Cmd clears the base's. The copy is
+	// nil then, as the config reads back from its JSON (which omits empty
+	// lists): an empty list would give an image whose ConfigFile and
+	// RawConfigFile disagree.
 	if spec.Entrypoint != nil {
-		c.Entrypoint = append([]string{}, spec.Entrypoint...)
+		c.Entrypoint = slices.Clone(spec.Entrypoint)
+		if len(c.Entrypoint) == 0 {
+			c.Entrypoint = nil
+		}
 		if spec.Cmd == nil {
 			c.Cmd = nil // as a Dockerfile's ENTRYPOINT resets the base's CMD
 		}
 	}
 	if spec.Cmd != nil {
-		c.Cmd = append([]string{}, spec.Cmd...)
+		c.Cmd = slices.Clone(spec.Cmd)
+		if len(c.Cmd) == 0 {
+			c.Cmd = nil
+		}
 	}
 	if spec.Workdir != "" {
 		c.WorkingDir = spec.Workdir

@@ -3,7 +3,6 @@ package build
 import (
 	"archive/tar"
 	"context"
-	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -91,40 +90,16 @@ func baseIndex(t *testing.T) v1.ImageIndex {
 	})
 }
 
-type entry struct {
-	Name, Link string
-	Mode       int64
-	Type       byte
-	Content    string
-	ModTime    time.Time
-	Uid, Gid   int
-}
 
-// lastLayer lists the entries of img's last layer.
-func lastLayer(t *testing.T, img v1.Image) []entry {
+// lastLayer lists the entries of img's last layer (layerEntries checks
+// each one's time and owner).
+func lastLayer(t *testing.T, img v1.Image) []tarEntry {
 	t.Helper()
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := ls[len(ls)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var out []entry
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		out = append(out, entry{Name: h.Name, Link: h.Linkname, Mode: h.Mode, Type: h.Typeflag, Content: string(b), ModTime: h.ModTime.UTC(), Uid: h.Uid, Gid: h.Gid})
-	}
+	return layerEntries(t, ls[len(ls)-1])
 }
 
 func digest(t *testing.T, d interface{ Digest() (v1.Hash, error) }) v1.Hash {
@@ -191,19 +166,19 @@ func TestScratchSinglePlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []entry{
-		{Name: "usr/", Mode: 0o755, Type: tar.TypeDir, ModTime: epoch},
-		{Name: "usr/local/", Mode: 0o755, Type: tar.TypeDir, ModTime: epoch},
-		{Name: "usr/local/bin/", Mode: 0o755, Type: tar.TypeDir, ModTime: epoch},
-		{Name: "usr/local/bin/app", Mode: 0o755, Type: tar.TypeReg, Content: "#!app", ModTime: epoch},
+	want := []tarEntry{
+		{Name: "usr/", Mode: 0o755, Type: tar.TypeDir},
+		{Name: "usr/local/", Mode: 0o755, Type: tar.TypeDir},
+		{Name: "usr/local/bin/", Mode: 0o755, Type: tar.TypeDir},
+		{Name: "usr/local/bin/app", Mode: 0o755, Type: tar.TypeReg, Content: "#!app"},
 	}
 	if diff := cmp.Diff(want, lastLayer(t, img0)); diff != "" {
 		t.Errorf("first layer (-want +got):\n%s", diff)
 	}
-	want = []entry{
-		{Name: "etc/", Mode: 0o755, Type: tar.TypeDir, ModTime: epoch},
-		{Name: "etc/app/", Mode: 0o755, Type: tar.TypeDir, ModTime: epoch},
-		{Name: "etc/app/a.yaml", Mode: 0o644, Type: tar.TypeReg, Content: "a: 1", ModTime: epoch},
+	want = []tarEntry{
+		{Name: "etc/", Mode: 0o755, Type: tar.TypeDir},
+		{Name: "etc/app/", Mode: 0o755, Type: tar.TypeDir},
+		{Name: "etc/app/a.yaml", Mode: 0o644, Type: tar.TypeReg, Content: "a: 1"},
 	}
 	if diff := cmp.Diff(want, lastLayer(t, res.Image)); diff != "" {
 		t.Errorf("second layer, dest with a trailing slash (-want +got):\n%s", diff)

@@ -90,7 +90,6 @@ func baseIndex(t *testing.T) v1.ImageIndex {
 	})
 }
 
-
 // lastLayer lists the entries of img's last layer (layerEntries checks
 // each one's time and owner).
 func lastLayer(t *testing.T, img v1.Image) []tarEntry {

@@ -54,6 +54,9 @@ type Config struct {
 	// retag_from is given.
 	Image *Image
 
+	// Scan is how the run waits for the image's scan and gates on it.
+	Scan Scan
+
 	// Warnings are problems that do not stop the run (an ignored input).
 	Warnings []string
 }
@@ -323,6 +326,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		getenv: getenv, readFile: os.ReadFile,
 		workspace: c.Workspace, runnerTemp: getenv("RUNNER_TEMP"),
 	}, func(w string) { c.Warnings = append(c.Warnings, w) })
+
+	// Waiting for the scan, the gate and its reports.
+	c.Scan = loadScan(in, withDefault, boolean, bad, func(w string) { c.Warnings = append(c.Warnings, w) }, c.Workspace, c.Image != nil)
 
 	if len(errs) > 0 {
 		return nil, errs

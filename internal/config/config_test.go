@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/org/ecr-action/internal/policy"
+	"github.com/org/ecr-action/internal/scan"
 )
 
 // env builds a getenv from inputs given by name, as the runner passes them:
@@ -73,6 +75,7 @@ func TestLoadSeedExample(t *testing.T) {
 		Tags:            []Tag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}},
 		RoleSessionName: "ecr-action", Audience: "sts.amazonaws.com",
 		Workspace: wd,
+		Scan:      Scan{Wait: WaitAuto, Timeout: 10 * time.Minute, Threshold: scan.Critical, LogRetentionDays: 30},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(seed) (-want +got):\n%s", diff)

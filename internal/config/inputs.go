@@ -50,6 +50,14 @@ func Definitions() []InputDef {
 		{Name: "tag_semver", Default: "true", Description: "On a tag ref that is a semantic version (v1.2.3 or 1.2.3), tag the image with it ('+' becomes '_', as tags cannot hold '+') and, unless it is a pre-release, with v1.2 and v1: true (the default) or false."},
 		{Name: "tag_latest", Default: "auto", Description: "Tag the image latest: auto (the default) on a push to the default branch or on a semantic-version tag that is not a pre-release, true always, false never."},
 		{Name: "image_tags", Description: "More image tags, one per line or comma-separated, pushed after the computed ones. Empty (the default) adds none."},
+		{Name: "wait_for_scan", Default: "auto", Description: "Wait for the pushed image's vulnerability scan and gate on it: auto (the default) when the repository scans on push and the run pushes or retags an image, true also starts a basic scan when it does not, false never waits (scan_gate: skipped)."},
+		{Name: "scan_timeout", Default: "10m", Description: "How long to wait for the scan, a duration from 10s to 6h (e.g. 90s, 10m). A scan still unfinished then fails the gate unless fail_on_severity is NONE."},
+		{Name: "fail_on_severity", Default: "CRITICAL", Description: "Fail the step when a finding at or above this severity remains after the ignore rules: CRITICAL (the default), HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, or NONE to report only. A FAILED or UNSUPPORTED_IMAGE scan or a timeout fails too, unless NONE."},
+		{Name: "ignore_vulnerabilities", Description: "Vulnerability IDs (CVE-…, GHSA-…, ALAS-…) the gate ignores, one per line, each optionally followed by until YYYY-MM-DD (after that date it counts again, with a warning); # starts a comment. Empty (the default) ignores none."},
+		{Name: "ignore_unfixed", Default: "false", Description: "With enhanced scanning, findings with no fix available do not count towards the gate. Basic scanning does not report fixes, so there it has no effect (with a warning)."},
+		{Name: "sarif_file", Description: "Write the findings as SARIF 2.1.0 to this path, relative to the workspace, for github/codeql-action/upload-sarif. Empty (the default) writes none."},
+		{Name: "scan_log_group", Description: "CloudWatch Logs group that receives one JSON event per run with the scan result (created if missing). Empty (the default) logs nothing."},
+		{Name: "scan_log_retention_days", Default: "30", Description: "Retention of scan_log_group in days, one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …, 3653), or 0 to never expire."},
 	}
 }
 

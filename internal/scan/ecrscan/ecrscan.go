@@ -1,0 +1,512 @@
+// Package ecrscan waits for Amazon ECR's scan of the image a run pushed and
+// turns ECR's findings, basic or enhanced, into a scan.Result.
+//
+// It polls DescribeImageScanFindings for each image manifest (each platform
+// of an image index) with capped, jittered exponential backoff until every
+// one reaches a final status or the timeout passes. Only what can succeed
+// on a later try is retried: throttling, server errors and a scan that does
+// not exist yet. Permission and validation errors end the wait at once,
+// unlike the SDK's ImageScanCompleteWaiter, which retries every error.
+package ecrscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/org/ecr-action/internal/scan"
+)
+
+// API is the part of the ECR client the waiter calls.
+type API interface {
+	DescribeImageScanFindings(context.Context, *ecr.DescribeImageScanFindingsInput, ...func(*ecr.Options)) (*ecr.DescribeImageScanFindingsOutput, error)
+	GetRegistryScanningConfiguration(context.Context, *ecr.GetRegistryScanningConfigurationInput, ...func(*ecr.Options)) (*ecr.GetRegistryScanningConfigurationOutput, error)
+	StartImageScan(context.Context, *ecr.StartImageScanInput, ...func(*ecr.Options)) (*ecr.StartImageScanOutput, error)
+}
+
+// Registry is how the registry scans the repository.
+type Registry struct {
+	Mode scan.Mode
+	// Covered says whether pushes to the repository are scanned: the
+	// repository's scan-on-push setting (basic) or a registry rule whose
+	// filter matches it (basic or enhanced).
+	Covered bool
+	// Note explains how this was decided when it was not read from the
+	// registry (the call was denied), for the log.
+	Note string
+}
+
+// DetectRegistry reads the registry's scanning configuration. When the
+// caller may not read it (ecr:GetRegistryScanningConfiguration denied), it
+// falls back to basic scanning and the repository's own setting, and says
+// so in Note. Other errors are returned.
+func DetectRegistry(ctx context.Context, api API, registryID, repository string, repoScanOnPush bool) (Registry, error) {
+	out, err := api.GetRegistryScanningConfiguration(ctx, &ecr.GetRegistryScanningConfigurationInput{})
+	if err != nil {
+		if isAccessDenied(err) {
+			return Registry{Mode: scan.Basic, Covered: repoScanOnPush,
+				Note: "ecr:GetRegistryScanningConfiguration was denied, so the registry is taken to use basic scanning with the repository's scan-on-push setting; allow it to detect enhanced scanning"}, nil
+		}
+		return Registry{}, fmt.Errorf("reading the registry's scanning configuration (ecr:GetRegistryScanningConfiguration): %w", err)
+	}
+	reg := Registry{Mode: scan.Basic, Covered: repoScanOnPush}
+	if out.ScanningConfiguration == nil {
+		return reg, nil
+	}
+	if out.ScanningConfiguration.ScanType == types.ScanTypeEnhanced {
+		reg.Mode, reg.Covered = scan.Enhanced, false
+	}
+	for _, r := range out.ScanningConfiguration.Rules {
+		for _, f := range r.RepositoryFilters {
+			if f.Filter != nil && wildcardMatch(*f.Filter, repository) {
+				reg.Covered = true
+			}
+		}
+	}
+	return reg, nil
+}
+
+// wildcardMatch matches ECR's WILDCARD repository filters, where * stands
+// for any run of characters, including '/'.
+func wildcardMatch(pattern, name string) bool {
+	// path.Match's * stops at '/', so match on a '/'-free copy.
+	p := strings.ReplaceAll(pattern, "/", "\x00")
+	n := strings.ReplaceAll(name, "/", "\x00")
+	ok, err := path.Match(escapeMeta(p), n)
+	return err == nil && ok
+}
+
+func escapeMeta(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, "?", `\?`, "[", `\[`)
+	return r.Replace(p)
+}
+
+// Target is one image manifest to wait for.
+type Target struct {
+	Platform string // "linux/amd64"; "" when unknown
+	Digest   string
+}
+
+// Options configure Wait. Zero durations take the defaults.
+type Options struct {
+	RegistryID string // "" = the caller's
+	Repository string
+	Digest     string   // what the run pushed: the image or index digest
+	Targets    []Target // the image manifests scanned; for an index, one per platform
+	Registry   Registry
+	// Start starts a basic scan of each target (wait_for_scan: true on a
+	// repository that is not scanned on push).
+	Start   bool
+	Timeout time.Duration // default 10m
+
+	// Polling: the first read is immediate, then the delay doubles from
+	// MinDelay to MaxDelay (defaults 1s and 15s), each jittered down by up
+	// to half.
+	MinDelay, MaxDelay time.Duration
+
+	Logf func(format string, args ...any) // nil = silent
+	// Sleep waits d or until ctx ends; tests replace it. nil = a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Now   func() time.Time // nil = time.Now
+}
+
+// target is the waiting state of one manifest.
+type target struct {
+	Target
+	status, desc string
+	findings     []scan.Finding
+	done         bool
+	// previous is the signature of the last ACTIVE/COMPLETE enhanced read:
+	// an enhanced result is trusted once two reads in a row agree.
+	previous string
+	started  bool
+}
+
+// Wait waits until every target's scan reaches a final status or the
+// timeout passes. A timeout is not an error: the Result says TimedOut and the
+// last status seen. Errors are those no retry can fix (AccessDenied, a
+// missing image, a validation error) and the context's end.
+func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.MinDelay <= 0 {
+		o.MinDelay = time.Second
+	}
+	if o.MaxDelay < o.MinDelay {
+		o.MaxDelay = max(15*time.Second, o.MinDelay)
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if len(o.Targets) == 0 {
+		return nil, errors.New("no image manifest to wait for")
+	}
+	start := o.Now()
+	deadline := start.Add(o.Timeout)
+	ts := make([]*target, len(o.Targets))
+	for i, t := range o.Targets {
+		ts[i] = &target{Target: t, status: scan.StatusNotFound}
+	}
+	res := func(timedOut bool) *scan.Result {
+		r := &scan.Result{Mode: o.Registry.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: o.Now().Sub(start)}
+		for _, t := range ts {
+			r.Platforms = append(r.Platforms, scan.PlatformResult{Platform: t.Platform, Digest: t.Digest, Status: t.status, Description: t.desc, Findings: t.findings})
+		}
+		return r
+	}
+
+	if o.Start {
+		if o.Registry.Mode == scan.Enhanced {
+			return nil, fmt.Errorf("wait_for_scan is true, but the registry uses enhanced scanning and no scanning rule covers %s, and StartImageScan only starts basic scans; add a rule for the repository (ECR > Private registry > Scanning) or set wait_for_scan: auto", o.Repository)
+		}
+		for _, t := range ts {
+			if err := startScan(ctx, api, o, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	for attempt := 0; ; attempt++ {
+		callCtx, cancel := context.WithDeadline(ctx, deadline)
+		allDone, timedOut := true, false
+		for _, t := range ts {
+			if t.done {
+				continue
+			}
+			err := poll(callCtx, api, o, t)
+			if ctx.Err() == nil && callCtx.Err() != nil {
+				timedOut = true // a call outlived scan_timeout
+				break
+			}
+			if err != nil {
+				cancel()
+				return res(false), err
+			}
+			if !t.done {
+				allDone = false
+			}
+		}
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return res(false), err
+		}
+		if timedOut {
+			return res(true), nil
+		}
+		if allDone {
+			return res(false), nil
+		}
+		delay := backoff(attempt, o.MinDelay, o.MaxDelay)
+		if confirming(ts) {
+			delay = o.MinDelay
+		}
+		left := deadline.Sub(o.Now())
+		if left <= 0 {
+			return res(true), nil
+		}
+		if err := o.Sleep(ctx, min(delay, left)); err != nil {
+			return res(false), err
+		}
+	}
+}
+
+// confirming reports whether a target waits only for a second enhanced read.
+func confirming(ts []*target) bool {
+	for _, t := range ts {
+		if !t.done && t.previous != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// startScan starts a basic scan of t. A scan of the image in the last 24
+// hours (LimitExceededException) leaves its result in place to wait for.
+func startScan(ctx context.Context, api API, o Options, t *target) error {
+	out, err := api.StartImageScan(ctx, &ecr.StartImageScanInput{
+		RegistryId:     optional(o.RegistryID),
+		RepositoryName: aws.String(o.Repository),
+		ImageId:        &types.ImageIdentifier{ImageDigest: aws.String(t.Digest)},
+	})
+	var limit *types.LimitExceededException
+	var unsupported *types.UnsupportedImageTypeException
+	switch {
+	case errors.As(err, &limit):
+		o.Logf("%s: ECR allows one scan per image per day and this image was scanned already; using that scan's result", name(t.Target))
+		return nil
+	case errors.As(err, &unsupported):
+		t.status, t.desc, t.done = scan.StatusUnsupportedImage, unsupported.ErrorMessage(), true
+		return nil
+	case err != nil:
+		return fmt.Errorf("starting a scan of %s (ecr:StartImageScan): %w", t.Digest, err)
+	}
+	t.started = true
+	if out.ImageScanStatus != nil {
+		t.status = string(out.ImageScanStatus.Status)
+	}
+	o.Logf("%s: scan started", name(t.Target))
+	return nil
+}
+
+// poll reads t's scan once, all pages, and updates its state.
+func poll(ctx context.Context, api API, o Options, t *target) error {
+	var findings []scan.Finding
+	var status, desc string
+	in := &ecr.DescribeImageScanFindingsInput{
+		RegistryId:     optional(o.RegistryID),
+		RepositoryName: aws.String(o.Repository),
+		ImageId:        &types.ImageIdentifier{ImageDigest: aws.String(t.Digest)},
+		MaxResults:     aws.Int32(1000),
+	}
+	for {
+		out, err := api.DescribeImageScanFindings(ctx, in)
+		if err != nil {
+			var notFound *types.ScanNotFoundException
+			if errors.As(err, &notFound) {
+				// Normal for a few seconds after a push.
+				setStatus(o, t, scan.StatusNotFound, "")
+				return nil
+			}
+			if retryable(err) {
+				o.Logf("%s: %v; retrying", name(t.Target), shortError(err))
+				return nil
+			}
+			return fmt.Errorf("reading the scan of %s (ecr:DescribeImageScanFindings): %w", t.Digest, err)
+		}
+		if out.ImageScanStatus != nil {
+			status, desc = string(out.ImageScanStatus.Status), aws.ToString(out.ImageScanStatus.Description)
+		}
+		if out.ImageScanFindings != nil {
+			findings = append(findings, convert(out.ImageScanFindings, t.Platform)...)
+		}
+		if out.NextToken == nil || *out.NextToken == "" || !scan.HasFindings(status) {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	setStatus(o, t, status, desc)
+	switch {
+	case scan.HasFindings(status) && o.Registry.Mode == scan.Enhanced:
+		sig := signature(findings)
+		if t.previous == sig {
+			t.findings, t.done = findings, true
+			return nil
+		}
+		t.previous = sig
+		o.Logf("%s: %s with %d finding(s); reading again to confirm the list is complete", name(t.Target), status, len(findings))
+	case scan.HasFindings(status):
+		t.findings, t.done = findings, true
+	case final(status):
+		t.findings, t.done = nil, true
+	default:
+		t.previous = ""
+	}
+	return nil
+}
+
+func setStatus(o Options, t *target, status, desc string) {
+	if status != t.status {
+		line := fmt.Sprintf("%s: %s", name(t.Target), status)
+		if desc != "" && !scan.HasFindings(status) && status != scan.StatusInProgress {
+			line += " (" + desc + ")"
+		}
+		o.Logf("%s", line)
+	}
+	t.status, t.desc = status, desc
+}
+
+// final reports whether a status without findings will not change by
+// waiting.
+func final(status string) bool {
+	switch status {
+	case scan.StatusFailed, scan.StatusUnsupportedImage, scan.StatusEligibilityExpired,
+		scan.StatusFindingsUnavailable, scan.StatusLimitExceeded:
+		return true
+	}
+	return false
+}
+
+// signature identifies a findings list, to compare two enhanced reads.
+func signature(fs []scan.Finding) string {
+	keys := make([]string, len(fs))
+	for i, f := range fs {
+		keys[i] = f.ID + " " + f.Package + " " + f.InstalledVersion + " " + string(f.Severity) + " " + string(f.Fix)
+	}
+	slices.Sort(keys)
+	return strconv.Itoa(len(keys)) + "\n" + strings.Join(keys, "\n")
+}
+
+// convert turns one page of ECR findings into scan findings.
+func convert(f *types.ImageScanFindings, platform string) []scan.Finding {
+	var out []scan.Finding
+	var platforms []string
+	if platform != "" {
+		platforms = []string{platform}
+	}
+	for _, b := range f.Findings {
+		sev, _ := scan.ParseSeverity(string(b.Severity))
+		if sev == "" {
+			sev = scan.Undefined
+		}
+		fd := scan.Finding{ID: aws.ToString(b.Name), Severity: sev, URI: aws.ToString(b.Uri), Description: aws.ToString(b.Description), Platforms: platforms}
+		for _, a := range b.Attributes {
+			switch aws.ToString(a.Key) {
+			case "package_name":
+				fd.Package = aws.ToString(a.Value)
+			case "package_version":
+				fd.InstalledVersion = aws.ToString(a.Value)
+			case "CVSS3_SCORE", "CVSS2_SCORE":
+				if s, err := strconv.ParseFloat(aws.ToString(a.Value), 64); err == nil && s > fd.Score {
+					fd.Score = s
+				}
+			}
+		}
+		out = append(out, fd)
+	}
+	for _, e := range f.EnhancedFindings {
+		sev, ok := scan.ParseSeverity(aws.ToString(e.Severity))
+		if !ok {
+			sev = scan.Undefined
+		}
+		base := scan.Finding{Severity: sev, Description: aws.ToString(e.Description), Score: e.Score, Platforms: platforms}
+		base.ID = aws.ToString(e.Title)
+		overall := scan.Fix(strings.ToUpper(aws.ToString(e.FixAvailable)))
+		var pkgs []types.VulnerablePackage
+		if d := e.PackageVulnerabilityDetails; d != nil {
+			if d.VulnerabilityId != nil {
+				base.ID = *d.VulnerabilityId
+			}
+			base.URI = aws.ToString(d.SourceUrl)
+			if base.URI == "" && len(d.ReferenceUrls) > 0 {
+				base.URI = d.ReferenceUrls[0]
+			}
+			pkgs = d.VulnerablePackages
+		}
+		if len(pkgs) == 0 {
+			base.Fix = overall
+			out = append(out, base)
+			continue
+		}
+		for _, p := range pkgs {
+			fd := base
+			fd.Package = aws.ToString(p.Name)
+			fd.InstalledVersion = packageVersion(p)
+			fixed := aws.ToString(p.FixedInVersion)
+			switch {
+			case fixed != "" && fixed != "NotAvailable":
+				fd.FixedVersion, fd.Fix = fixed, scan.FixYes
+			case overall == scan.FixYes || overall == scan.FixNo || overall == scan.FixPartial:
+				fd.Fix = overall
+				if overall == scan.FixPartial || (overall == scan.FixYes && fixed == "NotAvailable") {
+					fd.Fix = scan.FixNo
+				}
+			}
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
+// packageVersion spells an Inspector package version as the package
+// manager does: [epoch:]version[-release].
+func packageVersion(p types.VulnerablePackage) string {
+	v := aws.ToString(p.Version)
+	if r := aws.ToString(p.Release); r != "" && !strings.HasSuffix(v, "-"+r) {
+		v += "-" + r
+	}
+	if p.Epoch != nil && *p.Epoch != 0 && !strings.Contains(v, ":") {
+		v = strconv.Itoa(int(*p.Epoch)) + ":" + v
+	}
+	return v
+}
+
+// retryable reports whether a later call may succeed: throttling and server
+// faults that outlasted the SDK's own retries.
+func retryable(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
+			return true
+		}
+		return api.ErrorFault() == smithy.FaultServer
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+func isAccessDenied(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
+		return true
+	}
+	return false
+}
+
+func shortError(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return err.Error()
+}
+
+// backoff is the delay after attempt n: MinDelay doubled n times, capped at
+// MaxDelay, then reduced by a random fraction of up to half.
+func backoff(n int, lo, hi time.Duration) time.Duration {
+	d := hi
+	if n < 30 {
+		d = min(lo<<n, hi)
+	}
+	return d - time.Duration(rand.Float64()*float64(d)/2)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func name(t Target) string {
+	d := t.Digest
+	if len(d) > 19 {
+		d = d[:19]
+	}
+	if t.Platform != "" {
+		return t.Platform + " " + d
+	}
+	return d
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

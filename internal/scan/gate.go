@@ -141,9 +141,14 @@ func Evaluate(res *Result, rules Rules) Verdict {
 	}
 	notFinal := platforms(func(p PlatformResult) bool { return !HasFindings(p.Status) })
 	reportOnly := rules.Threshold == None
+	unknown := res.TimedOut || len(notFinal) > 0 || len(res.Platforms) == 0
 	switch {
 	case res.TimedOut:
 		v.Reason = fmt.Sprintf("the scan did not finish within scan_timeout (waited %s; last status %s).", res.Waited.Round(time.Second), v.Status)
+		v.Gate = failUnless(reportOnly)
+	case len(res.Platforms) == 0:
+		// No manifest was scanned: an empty list of findings proves nothing.
+		v.Reason = "the scan result names no scanned manifest, so the image's findings are unknown."
 		v.Gate = failUnless(reportOnly)
 	case len(notFinal) > 0:
 		v.Reason = fmt.Sprintf("the scan ended with status %s%s, so the image's findings are unknown.", v.Status, describe(res, notFinal))
@@ -158,10 +163,7 @@ func Evaluate(res *Result, rules Rules) Verdict {
 		v.Gate = GatePassed
 		v.Reason = fmt.Sprintf("no finding at or above %s (fail_on_severity) remains after the ignore rules.", rules.Threshold)
 	}
-	if v.Gate == GateFailed && reportOnly {
-		v.Gate = GatePassed
-	}
-	if reportOnly && v.Gate == GatePassed && (res.TimedOut || len(notFinal) > 0) {
+	if reportOnly && unknown {
 		v.Reason += " fail_on_severity is NONE, so the gate does not fail."
 	}
 	for _, r := range rules.Ignore {
@@ -179,19 +181,34 @@ func failUnless(reportOnly bool) Gate {
 	return GateFailed
 }
 
-// describe names the platforms whose scan has no findings, and ECR's
-// description when there is one.
+// describe names the platforms whose scan has no findings, each with its
+// status when they differ, and ECR's description of the worst one when
+// there is one.
 func describe(res *Result, names []string) string {
+	worst := res.Status()
 	var desc string
+	same := true
+	var parts []string
+	i := 0
 	for _, p := range res.Platforms {
-		if !HasFindings(p.Status) && p.Description != "" {
-			desc = p.Description
-			break
+		if HasFindings(p.Status) {
+			continue
 		}
+		if p.Status != worst {
+			same = false
+		}
+		if desc == "" && p.Status == worst {
+			desc = p.Description
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", names[i], p.Status))
+		i++
 	}
 	s := ""
-	if len(res.Platforms) > 1 {
+	switch {
+	case len(res.Platforms) > 1 && same:
 		s = " on " + strings.Join(names, ", ")
+	case len(res.Platforms) > 1:
+		s = " on " + strings.Join(parts, ", ")
 	}
 	if desc != "" {
 		s += " (" + strings.TrimSuffix(desc, ".") + ")"

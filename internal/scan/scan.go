@@ -170,12 +170,17 @@ func (r *Result) Status() string {
 
 // Findings merges the platforms' findings: one Finding per ID, package and
 // installed version, listing every platform it was reported on, worst
-// first, then by ID and package.
+// first, then by ID and package. A severity the action does not know (""
+// or a new ECR value) reads as UNDEFINED, so every finding is counted under
+// one of Severities and a threshold of UNDEFINED gates it.
 func (r *Result) Findings() []Finding {
 	byKey := map[string]int{}
 	var out []Finding
 	for _, p := range r.Platforms {
 		for _, f := range p.Findings {
+			if f.Severity.Rank() == 0 {
+				f.Severity = Undefined
+			}
 			k := f.key()
 			i, seen := byKey[k]
 			if !seen {

@@ -49,6 +49,11 @@ func operations() map[string]operation {
 		"BatchDeleteImage":              (*Server).batchDeleteImage,
 		"PutImage":                      (*Server).putImageAPI,
 		"BatchCheckLayerAvailability":   (*Server).batchCheckLayerAvailability,
+
+		"DescribeImageScanFindings":        (*Server).describeImageScanFindings,
+		"StartImageScan":                   (*Server).startImageScan,
+		"GetRegistryScanningConfiguration": (*Server).getRegistryScanningConfiguration,
+		"PutRegistryScanningConfiguration": (*Server).putRegistryScanningConfiguration,
 	}
 }
 

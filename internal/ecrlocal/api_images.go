@@ -70,9 +70,14 @@ type imageDetail struct {
 	ImageManifestMediaType string   `json:"imageManifestMediaType"`
 	ArtifactMediaType      string   `json:"artifactMediaType,omitempty"`
 	ImageStatus            string   `json:"imageStatus"`
+
+	ImageScanStatus          *scanStatusJSON  `json:"imageScanStatus,omitempty"`
+	ImageScanFindingsSummary *scanSummaryJSON `json:"imageScanFindingsSummary,omitempty"`
 }
 
+// detail describes an image; the caller holds s.mu.
 func (s *Server) detail(r *repository, img *image) imageDetail {
+	status, summary := s.scanStatusOf(r, img.digest)
 	return imageDetail{
 		RegistryID:             s.account,
 		RepositoryName:         r.name,
@@ -83,6 +88,9 @@ func (s *Server) detail(r *repository, img *image) imageDetail {
 		ImageManifestMediaType: img.mediaType,
 		ArtifactMediaType:      img.artifact,
 		ImageStatus:            "ACTIVE",
+
+		ImageScanStatus:          status,
+		ImageScanFindingsSummary: summary,
 	}
 }
 

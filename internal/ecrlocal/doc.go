@@ -7,6 +7,12 @@
 // manifest pushed through the registry is an image that DescribeImages and
 // BatchGetImage see, and an image put with PutImage can be pulled.
 //
+// Images are scanned for real, from their layers: see Options.VulnDB,
+// LoadVulnDB and ScanHook. Scan on push (the repository's scanOnPush, or a
+// BASIC SCAN_ON_PUSH registry rule), ENHANCED registry rules and
+// StartImageScan queue a scan that one background worker runs after the push
+// has returned; DescribeImageScanFindings and DescribeImages report it.
+//
 // It follows ECR's documented behaviour (see ../../shared/design/ecr-rules.md
 // and the ECR API Reference, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/):
 // the same exception names and HTTP status codes, so the real SDK decodes
@@ -21,8 +27,29 @@
 //     DescribeImages and ListImages return images in push order.
 //   - Blobs are served directly, not redirected to S3.
 //   - The layer-upload API operations (InitiateLayerUpload, UploadLayerPart,
-//     CompleteLayerUpload, GetDownloadUrlForLayer), scanning, replication and
+//     CompleteLayerUpload, GetDownloadUrlForLayer), replication and
 //     pull-through cache are not implemented and answer UnknownOperationException.
+//   - Scanning matches OS packages only (dpkg: var/lib/dpkg/status and
+//     status.d/; apk: lib/apk/db/installed), by binary package name, against
+//     the given database instead of ECR's or Inspector's feeds; no language
+//     packages. Versions compare with Debian's algorithm, apk versions too
+//     (right for x.y.z-rN, not for apk's _alpha/_rc/_p suffixes).
+//   - A scan's findings and status come at once: the result shows after
+//     Options.ScanDelay (or the ScanHook's Delay) and the work, not
+//     gradually. vulnerabilitySourceUpdatedAt is when the server started.
+//   - One scan per image per 24 hours (server clock), the push scan
+//     included: a StartImageScan within that answers LimitExceededException.
+//     With ENHANCED scanning StartImageScan answers ValidationException.
+//   - An image index, or an artifact whose config is not a container image
+//     config, is UNSUPPORTED_IMAGE at once; its platform images are scanned
+//     by their own digests. Foreign layers (with urls) are not read.
+//   - ENHANCED scanning: findings have no cvss, remediation or resources;
+//     the score stands in for Inspector's (CRITICAL 9.8, HIGH 7.5, MEDIUM
+//     5.3, LOW 3.1, else 0); an UNDEFINED severity reads UNTRIAGED, as
+//     Inspector's does; fixedInVersion is left out when there is no fix.
+//     CONTINUOUS_SCAN images show ACTIVE and are never rescanned; changing
+//     the registry configuration does not rescan images already pushed.
+//     When rules of both frequencies cover a repository, CONTINUOUS_SCAN wins.
 //   - Policies come back reformatted, as ECR does: repository policies
 //     pretty-printed in ECR's style, lifecycle policies compacted. Compare
 //     them as JSON, never as text.

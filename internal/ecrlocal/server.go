@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,14 @@ type Options struct {
 	Account string // default "123456789012"
 	Region  string // default "us-east-1"
 	DataDir string // blob directory; "" = a new temporary directory removed by Close
+
+	// VulnDB is what image scans match installed OS packages against (see
+	// Vuln and LoadVulnDB); empty = every scan completes with no findings.
+	VulnDB []Vuln
+	// ScanDelay is how long a scan stays IN_PROGRESS (PENDING with enhanced
+	// scanning) at least, counted from its start; default 0: as soon as the
+	// work is done. A ScanHook can change it per repository.
+	ScanDelay time.Duration
 }
 
 // Defaults used when Options leave a field empty.
@@ -55,9 +64,19 @@ type Server struct {
 	faults        map[string][]Fault
 	regCalls      map[string]int // registry operation -> requests, see RegistryCalls
 	uploadedBytes int64          // blob bytes received in uploads
+
+	vulnDB        []Vuln
+	vulnUpdatedAt time.Time // when the database was given: vulnerabilitySourceUpdatedAt
+	scanDelay     time.Duration
+	scans         *scanQueue
+	scanType      string              // registry scanning configuration; guarded by mu
+	scanRules     []scanRule          // guarded by mu
+	hooks         map[string]ScanHook // repository ("" = all) -> hook; guarded by mu
+	scanGen       uint64              // last scanRecord.gen issued; guarded by mu
 }
 
-// New returns a Server. Close releases its files.
+// New returns a Server and starts its scan worker. Close stops the worker
+// and releases its files.
 func New(opts Options) (*Server, error) {
 	if opts.Account == "" {
 		opts.Account = DefaultAccount
@@ -71,11 +90,17 @@ func New(opts Options) (*Server, error) {
 	if !regionPattern.MatchString(opts.Region) {
 		return nil, fmt.Errorf("region %q does not look like an AWS region such as us-east-1", opts.Region)
 	}
+	if opts.ScanDelay < 0 {
+		return nil, fmt.Errorf("scan delay %v is negative", opts.ScanDelay)
+	}
+	if err := validateVulnDB(opts.VulnDB); err != nil {
+		return nil, fmt.Errorf("vulnerability database: %w", err)
+	}
 	bs, err := newBlobStore(opts.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
+	s := &Server{
 		account:  opts.Account,
 		region:   opts.Region,
 		blobs:    bs,
@@ -86,12 +111,23 @@ func New(opts Options) (*Server, error) {
 		calls:    map[string]int{},
 		faults:   map[string][]Fault{},
 		regCalls: map[string]int{},
-	}, nil
+
+		vulnDB:        slices.Clone(opts.VulnDB),
+		vulnUpdatedAt: time.Now(),
+		scanDelay:     opts.ScanDelay,
+		scans:         newScanQueue(),
+		scanType:      scanTypeBasic,
+		hooks:         map[string]ScanHook{},
+	}
+	go s.runScans()
+	return s, nil
 }
 
-// Close removes open uploads and, when the blob directory was temporary, the
-// directory itself.
+// Close stops the scanner (waiting for the scan it is running), removes
+// open uploads and, when the blob directory was temporary, the directory
+// itself.
 func (s *Server) Close() error {
+	s.scans.shutdown()
 	s.uploadsMu.Lock()
 	for id, u := range s.uploads {
 		u.discard()

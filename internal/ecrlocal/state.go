@@ -25,10 +25,11 @@ type repository struct {
 	policy     string // "" = none
 	tags       []tag  // in the order first set
 
-	images   []*image          // in push order
-	byDigest map[string]*image // digest -> image
-	byTag    map[string]string // tag -> digest
-	blobs    map[string]int64  // blobs this repository holds: digest -> size
+	images   []*image               // in push order
+	byDigest map[string]*image      // digest -> image
+	byTag    map[string]string      // tag -> digest
+	blobs    map[string]int64       // blobs this repository holds: digest -> size
+	scans    map[string]*scanRecord // image digest -> its latest scan
 }
 
 type tag struct{ Key, Value string }
@@ -51,6 +52,7 @@ func newRepository(name string, now time.Time) *repository {
 		byDigest:   map[string]*image{},
 		byTag:      map[string]string{},
 		blobs:      map[string]int64{},
+		scans:      map[string]*scanRecord{},
 	}
 }
 
@@ -231,6 +233,7 @@ func (s *Server) putImage(p putRequest) (putResult, *apiError) {
 		r.images = append(r.images, img)
 		r.byDigest[digest] = img
 		existing = img
+		s.scanOnPushLocked(r, img)
 	}
 	if p.tag != "" {
 		r.byTag[p.tag] = digest
@@ -241,6 +244,7 @@ func (s *Server) putImage(p putRequest) (putResult, *apiError) {
 // deleteImageLocked removes an image and its tags. The caller holds s.mu.
 func (r *repository) deleteImageLocked(digest string) {
 	delete(r.byDigest, digest)
+	delete(r.scans, digest)
 	for t, d := range r.byTag {
 		if d == digest {
 			delete(r.byTag, t)

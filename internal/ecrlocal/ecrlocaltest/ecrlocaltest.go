@@ -32,7 +32,18 @@ type Env struct {
 // Start serves a fresh ecrlocal until the test ends.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	srv, err := ecrlocal.New(ecrlocal.Options{DataDir: t.TempDir()})
+	return StartWith(t, ecrlocal.Options{})
+}
+
+// StartWith serves a fresh ecrlocal with these options (for example a
+// VulnDB and a ScanDelay) until the test ends. An empty DataDir is a
+// directory of the test's.
+func StartWith(t testing.TB, opts ecrlocal.Options) *Env {
+	t.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	srv, err := ecrlocal.New(opts)
 	if err != nil {
 		t.Fatalf("starting ecrlocal: %v", err)
 	}

@@ -2,6 +2,7 @@
 // registry API v2 on one address) until interrupted.
 //
 //	go run ./cmd/ecrlocal -addr 127.0.0.1:0 [-account ID] [-region R] [-data DIR]
+//	                      [-vulndb FILE] [-scan-delay DURATION]
 //
 // Besides the two APIs it answers two counters for tests and benchmarks:
 //
@@ -44,6 +45,16 @@ Serves a local Amazon ECR until interrupted: the ECR JSON API (POST /, point
 AWS_ENDPOINT_URL_ECR at it) and the registry API v2 (/v2/) on one address.
 It prints "ecrlocal listening on http://HOST:PORT" once it accepts requests.
 
+Image scanning: images pushed to a repository with scanOnPush (or covered
+by a registry scanning rule) are scanned in the background; StartImageScan
+scans on demand. A scan reads the OS package databases in the image's layers
+(dpkg: var/lib/dpkg/status and status.d/, apk: lib/apk/db/installed) and
+matches them against -vulndb, a JSON array of
+  {"id","package","fixed_version","severity","description","uri"}
+(versions below fixed_version are affected; "" = no fix). Without -vulndb
+every scan completes with no findings. DescribeImageScanFindings reports
+IN_PROGRESS for at least -scan-delay after the push.
+
 Counters, for tests and benchmarks (ResetCalls in Go clears both):
   GET /_ecrlocal/calls
         ECR API calls by operation: {"CreateRepository":1,"DescribeRepositories":2}
@@ -73,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	account := fs.String("account", ecrlocal.DefaultAccount, "12-digit AWS account ID the registry reports")
 	region := fs.String("region", ecrlocal.DefaultRegion, "AWS region the registry reports")
 	data := fs.String("data", "", "directory for blobs (default: a temporary directory removed on exit)")
+	vulndb := fs.String("vulndb", "", "vulnerability database `FILE` for image scans (JSON; default: none, scans find nothing)")
+	scanDelay := fs.Duration("scan-delay", 0, "how long a scan stays IN_PROGRESS at least, e.g. 2s")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -81,7 +94,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q: ecrlocal takes only flags", fs.Args())
 	}
-	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data})
+	if *scanDelay < 0 {
+		return fmt.Errorf("-scan-delay %v is negative", *scanDelay)
+	}
+	var db []ecrlocal.Vuln
+	if *vulndb != "" {
+		var err error
+		if db, err = ecrlocal.LoadVulnDB(*vulndb); err != nil {
+			return err
+		}
+	}
+	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay})
 	if err != nil {
 		return err
 	}

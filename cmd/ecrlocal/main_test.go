@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +68,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-account", "12345"},
 		{"-addr", "127.0.0.1:0", "extra"},
 		{"-nosuchflag"},
+		{"-vulndb", "testdata/does-not-exist.json"},
+		{"-scan-delay", "-1s"},
+		{"-scan-delay", "soon"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
@@ -81,9 +86,44 @@ func TestUsageDocumentsTheCounters(t *testing.T) {
 	for _, want := range []string{
 		"/_ecrlocal/calls", "/_ecrlocal/registry-calls", `"uploaded_bytes"`,
 		"upload.mount", "manifest.put", "-addr", "-data",
+		"-vulndb", "-scan-delay", "fixed_version", "DescribeImageScanFindings",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, stderr.String())
 		}
+	}
+}
+
+func TestRunLoadsTheVulnerabilityDatabase(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"id":"CVE-2099-0001","package":"p","severity":"SEVERE"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"-vulndb", bad}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "SEVERE") {
+		t.Errorf("run with a bad database = %v, want an error about its severity", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-vulndb", "../../testdata/scan/vulndb.json", "-scan-delay", "2s"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ecrlocal listening on ") {
+		t.Fatalf("first line = %q (%v), want the URL", line, err)
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run with the test database: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after its context was cancelled")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
+	"github.com/org/ecr-action/internal/scan"
 )
 
 func main() {
@@ -146,7 +147,16 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 			return fail(title, msg)
 		}
 	}
-	outputs := []struct{ name, value string }{
+	// The scan gate: wait for the scan of what was pushed, then decide.
+	var scanOut *scanOutcome
+	var scanErr error
+	if img != nil {
+		endScan := wf.Group("Scan")
+		scanOut, scanErr = runScan(ctx, wf, cfg, client, repo, img, imgSum.Digest)
+		endScan()
+	}
+
+	outputs := []output{
 		{"repository_url", repo.URI},
 		{"repository_arn", repo.ARN},
 		{"repository_name", repo.Name},
@@ -159,12 +169,34 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 			tags = append(tags, t.Tag)
 			uris = append(uris, t.URI)
 		}
-		outputs = append(outputs, []struct{ name, value string }{
+		outputs = append(outputs, []output{
 			{"image_digest", imgSum.Digest},
 			{"image_uri", imgSum.URI},
 			{"image_tags", strings.Join(tags, ",")},
 			{"image_uris", strings.Join(uris, "\n")},
 		}...)
+	}
+	// Failures after the push still leave the outputs and the summary in
+	// place: the image is in the repository either way.
+	type failure struct{ title, msg string }
+	var late []failure
+	var scanReport string
+	if scanOut != nil {
+		for _, w := range scanOut.verdict.Warnings {
+			wf.Warning("Scan", w)
+		}
+		sarifFile, err := writeSARIF(wf, cfg, scanOut, imgSum, getenv)
+		if err != nil {
+			late = append(late, failure{"SARIF report", err.Error()})
+		}
+		if err := logScan(ctx, wf, cfg, awsCfg, scanOut, imgSum, repo, getenv); err != nil {
+			title, msg := explainLogs(err)
+			late = append(late, failure{title, msg})
+		}
+		outputs = append(outputs, scanOutputs(scanOut, sarifFile)...)
+		scanReport = renderScan(scanOut, repo)
+	} else if img == nil {
+		outputs = append(outputs, output{"scan_gate", string(scan.GateSkipped)})
 	}
 	for _, o := range outputs {
 		if err := wf.SetOutput(o.name, o.value); err != nil {
@@ -181,8 +213,33 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	if imgSum != nil {
 		summary += "\n" + report.RenderImage(*imgSum)
 	}
+	if scanReport != "" {
+		summary += "\n" + scanReport
+	}
 	if err := wf.AppendSummary(summary); err != nil {
 		return fail("Job summary", err.Error())
+	}
+	if scanErr != nil {
+		title, msg := explainStep(scanErr, "Scan")
+		if errors.Is(scanErr, context.Canceled) {
+			title, msg = "Cancelled", "the run was cancelled while waiting for the scan"
+		}
+		late = append(late, failure{title, msg + "\n\nThe image was pushed, but the scan gate could not decide, so the step fails."})
+	}
+	if len(late) > 0 {
+		for _, f := range late[1:] {
+			wf.Error(f.title, f.msg)
+		}
+		return fail(late[0].title, late[0].msg)
+	}
+	if scanOut != nil && scanOut.verdict.Gate == scan.GateFailed {
+		// One annotation: the runner keeps 10 per step, and the summary
+		// lists the findings.
+		wf.Error("Scan gate failed", gateMessage(scanOut.verdict))
+		if err := wf.Err(); err != nil {
+			fmt.Fprintf(stderr, "writing the log: %v\n", err)
+		}
+		return 1
 	}
 	if err := wf.Err(); err != nil {
 		// The log could not be written: the runner would not see outputs'

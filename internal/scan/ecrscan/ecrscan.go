@@ -246,6 +246,12 @@ func startScan(ctx context.Context, api API, o Options, t *target) error {
 		RegistryId:     optional(o.RegistryID),
 		RepositoryName: aws.String(o.Repository),
 		ImageId:        &types.ImageIdentifier{ImageDigest: aws.String(t.Digest)},
+	}, func(o *ecr.Options) {
+		// The SDK retries LimitExceededException as throttling, but here
+		// it means "scanned today already": an answer, not a rate limit.
+		if o.Retryer != nil {
+			o.Retryer = finalOnLimit{o.Retryer}
+		}
 	})
 	var limit *types.LimitExceededException
 	var unsupported *types.UnsupportedImageTypeException
@@ -265,6 +271,17 @@ func startScan(ctx context.Context, api API, o Options, t *target) error {
 	}
 	o.Logf("%s: scan started", name(t.Target))
 	return nil
+}
+
+// finalOnLimit is a retryer that does not retry LimitExceededException.
+type finalOnLimit struct{ aws.Retryer }
+
+func (r finalOnLimit) IsErrorRetryable(err error) bool {
+	var limit *types.LimitExceededException
+	if errors.As(err, &limit) {
+		return false
+	}
+	return r.Retryer.IsErrorRetryable(err)
 }
 
 // poll reads t's scan once, all pages, and updates its state.

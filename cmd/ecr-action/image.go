@@ -30,6 +30,7 @@ type imageRun struct {
 	reg  *image.Registry
 	art  *image.Artifact
 	plan *image.Plan
+	res  *image.Result // after uploadImage
 	tmp  string
 }
 
@@ -158,13 +159,14 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 	return nil, false, errors.New("no image input")
 }
 
-// pushImage writes the plan and reports it.
-func pushImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string) (*report.ImageSummary, error) {
+// uploadImage writes the image by digest, without tags, and reports it.
+func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string) (*report.ImageSummary, error) {
 	start := time.Now()
-	res, err := run.reg.Push(ctx, run.plan)
+	res, err := run.reg.Upload(ctx, run.plan)
 	if err != nil {
 		return nil, &stepError{"Push failed", explainRegistry(err)}
 	}
+	run.res = res
 	art := run.art
 	sum := &report.ImageSummary{
 		Source:         art.Source,
@@ -183,13 +185,47 @@ func pushImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI 
 	}
 	switch {
 	case run.plan.Writes() && run.plan.Retag:
-		wf.Infof("retagged %s in place: no layer moved", res.Digest)
+		wf.Infof("%s is in the repository: no layer to move", res.Digest)
 	case run.plan.Writes():
-		wf.Infof("pushed %s: %d of %d layer(s) uploaded (%s) in %.1f s", res.Digest, res.UploadedLayers, art.Layers, units.Bytes(res.UploadedBytes), sum.Seconds)
+		wf.Infof("pushed %s by digest: %d of %d layer(s) uploaded (%s) in %.1f s; tags come after the scan gate", res.Digest, res.UploadedLayers, art.Layers, units.Bytes(res.UploadedBytes), sum.Seconds)
 	default:
 		wf.Infof("every tag already names %s: nothing pushed", res.Digest)
 	}
 	return sum, nil
+}
+
+// tagImage writes the tags the plan changes, once the gate let it.
+func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *report.ImageSummary) error {
+	if !run.plan.Writes() {
+		return nil
+	}
+	start := time.Now()
+	if err := run.reg.Tag(ctx, run.plan, run.res); err != nil {
+		return &stepError{"Push failed", explainRegistry(err)}
+	}
+	sum.Seconds += time.Since(start).Seconds()
+	n := 0
+	for _, t := range run.plan.Tags {
+		if t.Action != image.TagUnchanged {
+			n++
+		}
+	}
+	if run.plan.Retag {
+		wf.Infof("retagged %s in place: %d tag(s) written, no layer moved", sum.Digest, n)
+	} else {
+		wf.Infof("%d tag(s) written for %s", n, sum.Digest)
+	}
+	return nil
+}
+
+// withholdTags marks the tags the run would have written as withheld: the
+// image stays in the repository by digest only.
+func withholdTags(sum *report.ImageSummary) {
+	for i, t := range sum.Tags {
+		if t.Action != string(image.TagUnchanged) {
+			sum.Tags[i].Action = report.TagWithheld
+		}
+	}
 }
 
 // explainRegistry adds what to do to registry errors that need it.

@@ -137,7 +137,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var imgSum *report.ImageSummary
 	if img != nil {
 		endPush := wf.Group("Push " + repo.URI)
-		imgSum, err = pushImage(ctx, wf, img, repo.URI)
+		imgSum, err = uploadImage(ctx, wf, img, repo.URI)
 		endPush()
 		if err != nil {
 			title, msg := explainStep(err, "Push failed")
@@ -154,6 +154,22 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		endScan := wf.Group("Scan")
 		scanOut, scanErr = runScan(ctx, wf, cfg, client, repo, img, imgSum.Digest)
 		endScan()
+		// Tags come last: a tag never names an image the gate failed.
+		if scanErr == nil && scanOut.verdict.Gate != scan.GateFailed {
+			endTags := wf.Group("Tags")
+			err := tagImage(ctx, wf, img, imgSum)
+			endTags()
+			if err != nil {
+				title, msg := explainStep(err, "Push failed")
+				if errors.Is(err, context.Canceled) {
+					title, msg = "Cancelled", "the run was cancelled while writing the tags; re-run to finish."
+				}
+				return fail(title, msg)
+			}
+		} else if img.plan.Writes() {
+			withholdTags(imgSum)
+			wf.Infof("no tag written: the scan gate did not pass, so %s stays in the repository by digest only", imgSum.Digest)
+		}
 	}
 
 	outputs := []output{
@@ -166,6 +182,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	if imgSum != nil {
 		var tags, uris []string
 		for _, t := range imgSum.Tags {
+			if t.Action == report.TagWithheld {
+				continue
+			}
 			tags = append(tags, t.Tag)
 			uris = append(uris, t.URI)
 		}

@@ -83,8 +83,19 @@ func TestScanGateEndToEnd(t *testing.T) {
 			t.Errorf("output %s = %q, want %q", k, out.Outputs[k], v)
 		}
 	}
-	if out.Outputs["image_uri"] == "" || out.Outputs["repository_url"] == "" {
-		t.Errorf("a failed gate must still set the image outputs: %v", out.Outputs)
+	if out.Outputs["image_uri"] == "" || out.Outputs["repository_url"] == "" || out.Outputs["image_tags"] != "" {
+		t.Errorf("a failed gate sets the image outputs, with no tag: %v", out.Outputs)
+	}
+	// The image is there by digest, and no tag names it.
+	imgs, err := e.client.DescribeImages(context.Background(), &ecr.DescribeImagesInput{RepositoryName: aws.String(repoName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs.ImageDetails) != 1 || aws.ToString(imgs.ImageDetails[0].ImageDigest) != out.Outputs["image_digest"] || len(imgs.ImageDetails[0].ImageTags) != 0 {
+		t.Errorf("after a failed gate the repository holds %+v; want the image, untagged", imgs.ImageDetails)
+	}
+	if !strings.Contains(out.Summary, "withheld (scan gate failed)") {
+		t.Errorf("the summary does not say the tags were withheld:\n%s", out.Summary)
 	}
 	errs := errorAnnotations(out.RawLog)
 	if len(errs) != 1 || !strings.Contains(errs[0], "Scan gate failed") || !strings.Contains(errs[0], "CVE-2099-0001") {
@@ -120,8 +131,13 @@ func TestScanGateEndToEnd(t *testing.T) {
 	if out.ExitCode != 0 || out.Outputs["scan_gate"] != "passed" || out.Outputs["critical_count"] != "0" {
 		t.Fatalf("with the ignore entry: exit %d, gate %s, critical %s\n%s", out.ExitCode, out.Outputs["scan_gate"], out.Outputs["critical_count"], out.Log)
 	}
-	if e.srv.WriteCalls() != 0 || e.srv.RegistryCalls()["manifest.put"] != 0 {
-		t.Errorf("the re-run wrote (%d ECR writes, %d manifests); the gate must only read", e.srv.WriteCalls(), e.srv.RegistryCalls()["manifest.put"])
+	// Now the gate passes, the withheld tags are written: 2 manifest PUTs
+	// and not a blob byte.
+	if e.srv.WriteCalls() != 0 || e.srv.RegistryCalls()["manifest.put"] != 2 || e.srv.UploadedBytes() != 0 {
+		t.Errorf("the re-run wrote %d ECR writes, %d manifests, %d bytes; want the 2 tags only", e.srv.WriteCalls(), e.srv.RegistryCalls()["manifest.put"], e.srv.UploadedBytes())
+	}
+	if got := e.digestOf(t, "canvas-ta-production-app:latest"); got != out.Outputs["image_digest"] {
+		t.Errorf("latest = %s, want %s", got, out.Outputs["image_digest"])
 	}
 	if !strings.Contains(out.Summary, "CVE-2099-0001") || !strings.Contains(out.Summary, "until "+until) {
 		t.Errorf("the summary does not say what was ignored and why:\n%s", out.Summary)
@@ -348,5 +364,28 @@ func TestScanLogEndToEnd(t *testing.T) {
 	out = e.runJob(t, j, in)
 	if out.ExitCode != 1 || !strings.Contains(out.Log, "logs:PutLogEvents") || out.Outputs["scan_gate"] != "passed" {
 		t.Errorf("denied PutLogEvents: exit %d, gate %q\n%s", out.ExitCode, out.Outputs["scan_gate"], out.Log)
+	}
+}
+
+// TestScanGateBlocksPromotion: retag_from is a promotion, and a promotion
+// of an image that fails the gate adds no tag.
+func TestScanGateBlocksPromotion(t *testing.T) {
+	e := startScanning(t, 0)
+	j := vulnerableJob(t)
+	if out := e.runJob(t, j, debianBuild("fail_on_severity", "NONE")); out.ExitCode != 0 {
+		t.Fatalf("push: exit %d\n%s", out.ExitCode, out.Log)
+	}
+	e.srv.ResetCalls()
+	out := e.runJob(t, j, seedInputs("retag_from", shortSHA, "tag_sha", "false", "tag_latest", "false", "image_tags", "v1.0.0"))
+	if out.ExitCode != 1 || out.Outputs["scan_gate"] != "failed" {
+		t.Fatalf("promotion: exit %d gate %q\n%s", out.ExitCode, out.Outputs["scan_gate"], out.Log)
+	}
+	if n := e.srv.RegistryCalls()["manifest.put"]; n != 0 {
+		t.Errorf("%d manifest PUTs; a failed gate writes no tag", n)
+	}
+	if _, err := e.client.DescribeImages(context.Background(), &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(repoName), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v1.0.0")}},
+	}); err == nil {
+		t.Error("v1.0.0 exists after a failed gate")
 	}
 }

@@ -684,3 +684,40 @@ func (b *slowBody) Read(p []byte) (int, error) {
 }
 
 func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestUploadWritesNoTag: Upload leaves the image reachable by digest only,
+// so the scan gate can decide before Tag lets any tag name it.
+func TestUploadWritesNoTag(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := image.FromImage("test", randomImage(t, 1024, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := e.repo(t, "app")
+	plan, err := e.reg.Plan(ctx, a, mutable(repo), []string{"v1", "latest"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.reg.Upload(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Head(repo.Digest(res.Digest)); err != nil {
+		t.Errorf("the image is not there by digest after Upload: %v", err)
+	}
+	for _, tag := range []string{"v1", "latest"} {
+		if _, err := remote.Head(repo.Tag(tag)); err == nil {
+			t.Errorf("tag %s exists after Upload; only Tag may write it", tag)
+		}
+	}
+	if err := e.reg.Tag(ctx, plan, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"v1", "latest"} {
+		d, err := remote.Head(repo.Tag(tag))
+		if err != nil || d.Digest.String() != res.Digest {
+			t.Errorf("tag %s after Tag: %v, %v; want %s", tag, d, err, res.Digest)
+		}
+	}
+}

@@ -251,31 +251,53 @@ type Result struct {
 	Duration       time.Duration
 }
 
-// Push writes the plan: blobs, then the manifest by digest (children before
-// an index), then the tags, so no tag ever names a partial image. A plan
-// with nothing to change makes no request.
+// Push writes the plan: Upload, then Tag, so no tag ever names a partial
+// image. A plan with nothing to change makes no request.
 func (r *Registry) Push(ctx context.Context, p *Plan) (*Result, error) {
+	res, err := r.Upload(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Tag(ctx, p, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Upload writes the plan's image without any tag: blobs, then the manifest
+// by digest (children before an index). A caller can check the uploaded
+// image (wait for its scan) before Tag lets a tag name it. A plan with
+// nothing to change, or a retag, uploads nothing.
+func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	start := time.Now()
 	a := p.Artifact
 	repo := p.Target.Repository
 	res := &Result{Digest: a.Digest.String(), Tags: p.Tags}
-	if !p.Writes() {
+	if !p.Writes() || p.Retag {
 		return res, nil
 	}
 	prog := newProgress()
-	taggable := a.Taggable()
-	if !p.Retag {
-		rctx, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Go(func() { prog.report(rctx, r.every, r.logf) })
-		err := r.pusher.Push(ctx, repo.Digest(a.Digest.String()), prog.counted(a))
-		stop()
-		wg.Wait()
-		if err != nil {
-			return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, err)
-		}
-		res.UploadedLayers, res.UploadedBytes = prog.uploaded()
+	rctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { prog.report(rctx, r.every, r.logf) })
+	err := r.pusher.Push(ctx, repo.Digest(a.Digest.String()), prog.counted(a))
+	stop()
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, err)
 	}
+	res.UploadedLayers, res.UploadedBytes = prog.uploaded()
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// Tag writes the plan's tags that change, in parallel, after Upload.
+// res.Duration grows by the time it takes.
+func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
+	start := time.Now()
+	a := p.Artifact
+	repo := p.Target.Repository
+	taggable := a.Taggable()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, t := range p.Tags {
@@ -289,11 +311,9 @@ func (r *Registry) Push(ctx context.Context, p *Plan) (*Result, error) {
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	res.Duration = time.Since(start)
-	return res, nil
+	err := g.Wait()
+	res.Duration += time.Since(start)
+	return err
 }
 
 // Resolve finds from (a tag or a sha256: digest) in repo, for a retag: only

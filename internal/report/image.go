@@ -11,7 +11,7 @@ import (
 type ImageTag struct {
 	Tag    string
 	URI    string // <repository_url>:<tag>
-	Action string // "pushed", "moved" or "unchanged"
+	Action string // "pushed", "moved", "unchanged" or TagWithheld
 	// Previous is the digest a moved tag named before.
 	Previous string
 }
@@ -33,18 +33,28 @@ type ImageSummary struct {
 	Seconds        float64
 }
 
+// TagWithheld is the action of a tag the run did not write because the
+// scan gate failed: the image is in the repository by digest only.
+const TagWithheld = "withheld (scan gate failed)"
+
 // RenderImage renders the "## Image" section of the job summary: what was
 // pushed, the digest to pin, and each tag with pushed / moved / unchanged.
 func RenderImage(s ImageSummary) string {
 	var b strings.Builder
 	b.WriteString("## Image\n\n")
-	pushed := 0
+	pushed, withheld := 0, 0
 	for _, t := range s.Tags {
-		if t.Action != "unchanged" {
+		switch t.Action {
+		case "unchanged":
+		case TagWithheld:
+			withheld++
+		default:
 			pushed++
 		}
 	}
 	switch {
+	case withheld > 0:
+		fmt.Fprintf(&b, "The scan gate failed, so no tag was written: the image is in the repository by digest only (uploaded %d of %d layer(s), %s), and the lifecycle policy's untagged rule expires it.\n\n", s.UploadedLayers, s.Layers, units.Bytes(s.UploadedBytes))
 	case pushed == 0:
 		b.WriteString("Every tag already named this image: nothing was pushed.\n\n")
 	case s.Retag:

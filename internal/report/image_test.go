@@ -55,3 +55,16 @@ func TestRenderImageHostileSource(t *testing.T) {
 		t.Errorf("a '|' in a tag is not escaped in the table:\n%s", got)
 	}
 }
+
+func TestRenderImageWithheld(t *testing.T) {
+	got := RenderImage(ImageSummary{
+		Source: "build from scratch", Size: 2048, Layers: 1, Digest: "sha256:abc", URI: "r/app@sha256:abc",
+		UploadedLayers: 1, UploadedBytes: 1024,
+		Tags: []ImageTag{{Tag: "latest", Action: TagWithheld}, {Tag: "0123456", Action: TagWithheld}},
+	})
+	for _, s := range []string{"no tag was written", "by digest only", "| `latest` | withheld (scan gate failed) |"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("summary lacks %q:\n%s", s, got)
+		}
+	}
+}

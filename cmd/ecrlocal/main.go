@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/org/ecr-action/internal/ecrlocal"
+	"github.com/org/ecr-action/internal/logslocal"
 )
 
 func main() {
@@ -54,6 +55,10 @@ matches them against -vulndb, a JSON array of
 (versions below fixed_version are affected; "" = no fix). Without -vulndb
 every scan completes with no findings. DescribeImageScanFindings reports
 IN_PROGRESS for at least -scan-delay after the push.
+
+CloudWatch Logs: requests with an X-Amz-Target of Logs_20140328.* are
+answered by a local CloudWatch Logs (log groups, streams and events in
+memory), so AWS_ENDPOINT_URL_CLOUDWATCH_LOGS can point here too.
 
 Counters, for tests and benchmarks (ResetCalls in Go clears both):
   GET /_ecrlocal/calls
@@ -113,7 +118,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	// The same address answers CloudWatch Logs, for scan_log_group.
+	logs := logslocal.New(logslocal.Options{Account: *account, Region: *region})
+	hs := &http.Server{Handler: logs.Route(srv), ReadHeaderTimeout: 30 * time.Second}
 	fmt.Fprintf(stdout, "ecrlocal listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

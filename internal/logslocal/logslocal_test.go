@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -458,6 +459,29 @@ func TestUnknownOperation(t *testing.T) {
 		}
 		if resp.StatusCode != http.StatusBadRequest || body.Type != "UnknownOperationException" || resp.Header.Get("X-Amzn-Errortype") != "UnknownOperationException" || body.Message == "" {
 			t.Errorf("%q: status %d, __type %q, header %q, message %q; want 400 UnknownOperationException", target, resp.StatusCode, body.Type, resp.Header.Get("X-Amzn-Errortype"), body.Message)
+		}
+	}
+}
+
+func TestRoute(t *testing.T) {
+	logs := logslocal.New(logslocal.Options{})
+	other := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := logs.Route(other)
+	for _, tc := range []struct {
+		target string
+		want   int
+	}{
+		{"Logs_20140328.DescribeLogGroups", http.StatusOK},
+		{"AmazonEC2ContainerRegistry_V20150921.DescribeRepositories", http.StatusTeapot},
+		{"", http.StatusTeapot},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", tc.target)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%q: status %d, want %d", tc.target, rec.Code, tc.want)
 		}
 	}
 }

@@ -263,3 +263,16 @@ func (s *Server) Events(group, stream string) []Event {
 	}
 	return out
 }
+
+// Route serves the CloudWatch Logs API requests (POST with an X-Amz-Target
+// of Logs_20140328.*) and hands every other request to next, so one address
+// can answer both ecrlocal's APIs and CloudWatch Logs.
+func (s *Server) Route(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) {
+			s.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,12 +22,14 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/org/ecr-action/internal/ecrlocal"
+	"github.com/org/ecr-action/internal/logslocal"
 	"github.com/org/ecr-action/internal/runner"
 )
 
@@ -68,25 +69,33 @@ func run(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("building the action: %w", err)
 	}
 
-	srv, err := ecrlocal.New(ecrlocal.Options{DataDir: filepath.Join(tmp, "blobs")})
+	// ecrlocal scans with a small, made-up vulnerability database; scans
+	// stay IN_PROGRESS for 2 s, as real ones take a while.
+	vulndb, err := ecrlocal.LoadVulnDB(filepath.Join("testdata", "scan", "vulndb.json"))
+	if err != nil {
+		return fmt.Errorf("run the demo from the repository root (it reads testdata/): %w", err)
+	}
+	srv, err := ecrlocal.New(ecrlocal.Options{DataDir: filepath.Join(tmp, "blobs"), VulnDB: vulndb, ScanDelay: 2 * time.Second})
 	if err != nil {
 		return fmt.Errorf("starting ecrlocal: %w", err)
 	}
 	defer srv.Close()
+	logs := logslocal.New(logslocal.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv}
+	hs := &http.Server{Handler: logs.Route(srv)}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 	endpoint := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "== ecrlocal (a local ECR) listening on %s\n", endpoint)
+	fmt.Fprintf(out, "== ecrlocal (a local ECR, with a local CloudWatch Logs) listening on %s\n", endpoint)
 
 	// What a credentials step exports into the job's environment.
 	awsEnv := map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDDEMO", "AWS_SECRET_ACCESS_KEY": "demo-secret", "AWS_REGION": "us-east-1",
-		"AWS_ENDPOINT_URL_ECR": endpoint,
+		"AWS_ENDPOINT_URL_ECR": endpoint, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint,
+		"GITHUB_RUN_ID": "1001",
 	}
 	site, err := filepath.Abs(filepath.Join("testdata", "demo", "site"))
 	if err != nil {
@@ -95,21 +104,35 @@ func run(ctx context.Context, out io.Writer) error {
 	if _, err := os.Stat(site); err != nil {
 		return fmt.Errorf("run the demo from the repository root (it reads testdata/demo): %w", err)
 	}
+	debian := filepath.Join("testdata", "scan", "debian")
 	buildInputs := map[string]string{"base_image": "scratch", "files": "site:/srv/www", "cmd": `["/srv/www/index.html"]`}
+	// The vulnerable image: a Debian package database whose openssl and
+	// libssl3 have the made-up CRITICAL CVE-2099-0001.
+	vulnInputs := map[string]string{"repository_name": "api", "base_image": "scratch", "files": "debian/var:/var",
+		"sarif_file": "ecr-scan.sarif", "scan_log_group": "/ecr-action/scans"}
+	until := time.Now().UTC().AddDate(0, 1, 0).Format(time.DateOnly)
 	runs := []struct {
-		title  string
-		inputs map[string]string
+		title    string
+		inputs   map[string]string
+		wantExit int
 	}{
-		{"First run: the repository does not exist yet; build testdata/demo/site into an image and push it", with(seedInputs(), buildInputs)},
-		{"Second run, same inputs: nothing to do (same digest, every tag in place)", with(seedInputs(), buildInputs)},
+		{"First run: the repository does not exist yet; build testdata/demo/site into an image, push it, wait for its scan (no findings) and tag it", with(seedInputs(), buildInputs), 0},
+		{"Second run, same inputs: nothing to do (same digest, every tag in place, the scan already done)", with(seedInputs(), buildInputs), 0},
 		{"Third run: promote the pushed image to v1.0.0 with retag_from (no layer moves)", with(seedInputs(), map[string]string{
-			"retag_from": "0123456", "tag_sha": "false", "tag_latest": "false", "image_tags": "v1.0.0"})},
+			"retag_from": "0123456", "tag_sha": "false", "tag_latest": "false", "image_tags": "v1.0.0"}), 0},
+		{"Fourth run: build testdata/scan/debian (a Debian package database with made-up vulnerabilities) into canvas-ta-production-api; the scan finds CRITICAL CVE-2099-0001, the gate fails and no tag is written", with(seedInputs(), vulnInputs), 1},
+		{"Fifth run: accept CVE-2099-0001 until " + until + " with ignore_vulnerabilities; the gate passes and the withheld tags are written, with no upload", with(seedInputs(), with(vulnInputs, map[string]string{
+			"ignore_vulnerabilities": "CVE-2099-0001 until " + until + "  # fixed in the next base image"})), 0},
 	}
 	for i, r := range runs {
 		srv.ResetCalls()
+		logs.ResetCalls()
 		fmt.Fprintf(out, "\n== %s\n", r.title)
 		root := filepath.Join(tmp, fmt.Sprintf("job%d", i+1))
 		if err := os.CopyFS(filepath.Join(root, runner.Workspace, "site"), os.DirFS(site)); err != nil {
+			return err
+		}
+		if err := os.CopyFS(filepath.Join(root, runner.Workspace, "debian"), os.DirFS(debian)); err != nil {
 			return err
 		}
 		res, err := runner.Run(ctx, runner.Job{Binary: bin, Root: root, Inputs: r.inputs, Env: awsEnv})
@@ -130,8 +153,11 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "-- job summary\n%s", indent(res.Summary))
 		fmt.Fprintf(out, "-- ECR API calls seen by ecrlocal: %s; write calls: %d\n", calls(srv.Calls()), srv.WriteCalls())
 		fmt.Fprintf(out, "-- registry requests seen by ecrlocal: %s; blob bytes received: %d\n", calls(srv.RegistryCalls()), srv.UploadedBytes())
-		if res.ExitCode != 0 {
-			return errors.New("the action failed")
+		if logs.WriteCalls() > 0 {
+			fmt.Fprintf(out, "-- CloudWatch Logs calls seen: %s\n", calls(logs.Calls()))
+		}
+		if res.ExitCode != r.wantExit {
+			return fmt.Errorf("the action exited %d, want %d", res.ExitCode, r.wantExit)
 		}
 		if i == 1 {
 			reg := srv.RegistryCalls()
@@ -141,6 +167,14 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		if i == 2 && srv.UploadedBytes() != 0 {
 			return fmt.Errorf("the retag uploaded %d blob bytes, want 0", srv.UploadedBytes())
+		}
+		if i == 3 && (res.Outputs["scan_gate"] != "failed" || res.Outputs["critical_count"] != "2" || srv.RegistryCalls()["manifest.put"] != 1) {
+			return fmt.Errorf("the vulnerable image: gate %q, critical_count %q, %d manifest PUTs; want failed, 2 and 1 (the image by digest, no tag)",
+				res.Outputs["scan_gate"], res.Outputs["critical_count"], srv.RegistryCalls()["manifest.put"])
+		}
+		if i == 4 && (res.Outputs["scan_gate"] != "passed" || srv.UploadedBytes() != 0 || srv.RegistryCalls()["manifest.put"] != 2) {
+			return fmt.Errorf("with the ignore entry: gate %q, %d blob bytes, %d manifest PUTs; want passed, 0 and 2 (the tags)",
+				res.Outputs["scan_gate"], srv.UploadedBytes(), srv.RegistryCalls()["manifest.put"])
 		}
 	}
 
@@ -176,7 +210,13 @@ func run(ctx context.Context, out io.Writer) error {
 	for _, d := range images.ImageDetails {
 		fmt.Fprintf(out, "   image %s tags %s\n", aws.ToString(d.ImageDigest), strings.Join(d.ImageTags, ","))
 	}
-	fmt.Fprintln(out, "\nDemo finished: the action created the repository and pushed the image built from testdata/demo/site,\nthen found nothing to change, then promoted the image to v1.0.0 without moving a layer.")
+	fmt.Fprintln(out, "\n== The scan log, read back from CloudWatch Logs (/ecr-action/scans)")
+	for _, ev := range logs.Events("/ecr-action/scans", "canvas-ta-production-api") {
+		fmt.Fprintf(out, "   %s\n", ev.Message)
+	}
+	fmt.Fprintln(out, "\nDemo finished: the action created the repository and pushed the image built from testdata/demo/site,\n"+
+		"then found nothing to change, then promoted the image to v1.0.0 without moving a layer;\n"+
+		"an image with a CRITICAL finding failed the scan gate and got no tag, until an ignore entry let it pass.")
 	return nil
 }
 

@@ -45,7 +45,9 @@ func logScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, awsCf
 		Time:       time.Now(),
 	}
 	for _, t := range img.Tags {
-		ev.Tags = append(ev.Tags, t.Tag)
+		if t.Action != report.TagWithheld {
+			ev.Tags = append(ev.Tags, t.Tag)
+		}
 	}
 	client := cloudwatchlogs.NewFromConfig(awsCfg, func(o *cloudwatchlogs.Options) {
 		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)

@@ -4,11 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/org/ecr-action/internal/awsjson"
 )
 
 // targetPrefix is the X-Amz-Target service prefix of the ECR API.
@@ -57,64 +57,19 @@ func operations() map[string]operation {
 	}
 }
 
+// apiService is the ECR JSON API as awsjson serves it.
+var apiService = awsjson.Service{Prefix: targetPrefix, Name: "ecrlocal", MaxBody: maxAPIBody, ServerFault: "ServerException", ServerFaults: []string{"ServerException"}}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, targetPrefix)
-	if !ok {
-		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("X-Amz-Target %q does not name an operation of %s", target, strings.TrimSuffix(targetPrefix, "."))})
-		return
-	}
-	handler, known := operations()[op]
-	if !known {
-		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("operation %q is not implemented by ecrlocal", op)})
-		return
-	}
-	// Read the body first: the server notices a client hanging up (and
-	// cancels r.Context) only once the body is consumed.
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
-	if err != nil {
-		writeAPIError(w, &apiError{code: "SerializationException", msg: "reading the request body: " + err.Error()})
-		return
-	}
-	if len(body) > maxAPIBody {
-		writeAPIError(w, &apiError{code: "SerializationException", msg: fmt.Sprintf("request body is larger than %d bytes", maxAPIBody)})
-		return
-	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if f, due := s.record(op); due {
-		if f.Delay > 0 {
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
+	ops := operations()
+	known := func(op string) bool { _, ok := ops[op]; return ok }
+	apiService.Serve(w, r, &s.apiCalls, known, func(op string, body []byte) (any, *awsjson.Error) {
+		out, aerr := ops[op](s, body, r.Host)
+		if aerr != nil {
+			return nil, aerr.wire()
 		}
-		switch {
-		case f.Throttle:
-			writeAPIError(w, &apiError{code: "ThrottlingException", msg: "Rate exceeded"})
-			return
-		case f.Error != "":
-			writeAPIError(w, &apiError{code: f.Error, msg: fmt.Sprintf("injected fault for %s", op)})
-			return
-		}
-	}
-	out, aerr := handler(s, body, r.Host)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	buf, err := json.Marshal(out)
-	if err != nil {
-		writeAPIError(w, &apiError{code: "ServerException", msg: "encoding the response: " + err.Error()})
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-	_, _ = w.Write(buf)
+		return out, nil
+	})
 }
 
 // decode reads the request JSON into v.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/org/ecr-action/internal/awsjson"
 )
 
 // apiError is an ECR exception: its name (the "__type" of the awsJson1_1
@@ -16,28 +18,14 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
 
-// status is the HTTP status ECR answers the exception with: 500 for
-// ServerException, 400 for every client fault (ThrottlingException included).
-func (e *apiError) status() int {
-	if e.code == "ServerException" {
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
-}
-
 // invalidParameter words the message like ECR's own validation errors.
 func invalidParameter(member, problem string) *apiError {
 	return &apiError{code: "InvalidParameterException", msg: fmt.Sprintf("Invalid parameter at '%s' failed to satisfy constraint: '%s'", member, problem)}
 }
 
-// writeAPIError writes an awsJson1_1 error that the SDK decodes into its
-// typed exception: the name in both the X-Amzn-ErrorType header and the
-// "__type" member.
-func writeAPIError(w http.ResponseWriter, e *apiError) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", e.code)
-	w.WriteHeader(e.status())
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.code, "message": e.msg})
+// wire is the exception as awsjson writes it.
+func (e *apiError) wire() *awsjson.Error {
+	return &awsjson.Error{Code: e.code, Message: e.msg}
 }
 
 // regError is a registry API error in the distribution spec's format.

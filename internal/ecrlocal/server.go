@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/org/ecr-action/internal/awsjson"
 )
 
 // Options configure a Server.
@@ -38,12 +40,7 @@ var (
 )
 
 // Fault is arranged with Inject for the next Count calls of one operation.
-type Fault struct {
-	Count    int           // how many calls it applies to
-	Throttle bool          // answer ThrottlingException (HTTP 400)
-	Error    string        // else, answer this exception name, e.g. "AccessDeniedException", "ServerException"
-	Delay    time.Duration // wait this long first (honouring the request context)
-}
+type Fault = awsjson.Fault
 
 // Server is the local ECR. Its zero value is not usable: call New.
 type Server struct {
@@ -59,9 +56,9 @@ type Server struct {
 	uploadsMu sync.Mutex
 	uploads   map[string]*upload
 
+	apiCalls awsjson.Calls // ECR JSON API calls by operation, and faults
+
 	callsMu       sync.Mutex
-	calls         map[string]int // ECR JSON API operation -> calls
-	faults        map[string][]Fault
 	regCalls      map[string]int // registry operation -> requests, see RegistryCalls
 	uploadedBytes int64          // blob bytes received in uploads
 
@@ -108,8 +105,6 @@ func New(opts Options) (*Server, error) {
 		repos:    map[string]*repository{},
 		tokens:   map[string]time.Time{},
 		uploads:  map[string]*upload{},
-		calls:    map[string]int{},
-		faults:   map[string][]Fault{},
 		regCalls: map[string]int{},
 
 		vulnDB:        slices.Clone(opts.VulnDB),
@@ -164,72 +159,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Calls returns how many times each ECR JSON API operation was called, by
 // operation name. Calls answered with an injected fault count too.
-func (s *Server) Calls() map[string]int {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) Calls() map[string]int { return s.apiCalls.Counts() }
 
 // WriteCalls returns how many calls of operations that change state were made
 // (every operation but Describe*, Get*, List*, BatchGet* and BatchCheck*).
-func (s *Server) WriteCalls() int {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	n := 0
-	for op, c := range s.calls {
-		if isWriteOperation(op) {
-			n += c
-		}
-	}
-	return n
-}
+func (s *Server) WriteCalls() int { return s.apiCalls.Sum(isWriteOperation) }
 
 // ResetCalls forgets the counted calls, registry requests and uploaded
 // bytes (not the injected faults).
 func (s *Server) ResetCalls() {
+	s.apiCalls.Reset()
 	s.callsMu.Lock()
 	defer s.callsMu.Unlock()
-	clear(s.calls)
 	clear(s.regCalls)
 	s.uploadedBytes = 0
 }
 
 // Inject arranges a fault for the next f.Count calls of an ECR operation (e.g.
 // "CreateRepository"). Faults for one operation apply in the order injected.
-func (s *Server) Inject(operation string, f Fault) {
-	if f.Count <= 0 {
-		return
-	}
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	s.faults[operation] = append(s.faults[operation], f)
-}
-
-// record counts a call and takes the fault due for it, if any.
-func (s *Server) record(op string) (Fault, bool) {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	s.calls[op]++
-	q := s.faults[op]
-	if len(q) == 0 {
-		return Fault{}, false
-	}
-	f := q[0]
-	q[0].Count--
-	if q[0].Count <= 0 {
-		q = q[1:]
-	}
-	if len(q) == 0 {
-		delete(s.faults, op)
-	} else {
-		s.faults[op] = q
-	}
-	return f, true
-}
+func (s *Server) Inject(operation string, f Fault) { s.apiCalls.Inject(operation, f) }
 
 func isWriteOperation(op string) bool {
 	for _, p := range []string{"Describe", "Get", "List", "BatchGet", "BatchCheck"} {

@@ -1,13 +1,10 @@
 package logslocal
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
-)
 
-// contentType is the awsJson1_1 media type of requests and responses.
-const contentType = "application/x-amz-json-1.1"
+	"github.com/org/ecr-action/internal/awsjson"
+)
 
 // apiError is a CloudWatch Logs exception: its name (the "__type" of the
 // awsJson1_1 error body) and message.
@@ -17,17 +14,6 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
-// status is the HTTP status the service answers the exception with: 500 for
-// the server faults, 400 for every client fault (ThrottlingException
-// included).
-func (e *apiError) status() int {
-	switch e.code {
-	case "ServiceUnavailableException", "InternalServerException":
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
-}
 
 // invalidParameter words the message like the service's request validation.
 func invalidParameter(member, value, constraint string) *apiError {
@@ -47,12 +33,7 @@ func streamNotFound() *apiError {
 	return &apiError{code: "ResourceNotFoundException", msg: "The specified log stream does not exist."}
 }
 
-// writeAPIError writes an awsJson1_1 error that the SDK decodes into its
-// typed exception: the name in both the X-Amzn-ErrorType header and the
-// "__type" member.
-func writeAPIError(w http.ResponseWriter, e *apiError) {
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Amzn-ErrorType", e.code)
-	w.WriteHeader(e.status())
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.code, "message": e.msg})
+// wire is the exception as awsjson writes it.
+func (e *apiError) wire() *awsjson.Error {
+	return &awsjson.Error{Code: e.code, Message: e.msg}
 }

@@ -2,13 +2,12 @@ package logslocal
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/org/ecr-action/internal/awsjson"
 )
 
 // Options configure a Server.
@@ -32,12 +31,7 @@ const targetPrefix = "Logs_20140328."
 const maxBody = 8 << 20
 
 // Fault is arranged with Inject for the next Count calls of one operation.
-type Fault struct {
-	Count    int           // how many calls it applies to
-	Throttle bool          // answer ThrottlingException (HTTP 400)
-	Error    string        // else, answer this exception name, e.g. "AccessDeniedException", "ServiceUnavailableException"
-	Delay    time.Duration // wait this long first (honouring the request context)
-}
+type Fault = awsjson.Fault
 
 // Event is a stored log event.
 type Event struct {
@@ -55,9 +49,7 @@ type Server struct {
 	mu     sync.RWMutex
 	groups map[string]*logGroup
 
-	callsMu sync.Mutex
-	calls   map[string]int
-	faults  map[string][]Fault
+	calls awsjson.Calls
 }
 
 // New returns an empty Server. Account and Region are used as given, only
@@ -77,8 +69,6 @@ func New(opts Options) *Server {
 		region:  opts.Region,
 		now:     opts.Now,
 		groups:  map[string]*logGroup{},
-		calls:   map[string]int{},
-		faults:  map[string][]Fault{},
 	}
 }
 
@@ -110,64 +100,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "use POST", http.StatusMethodNotAllowed)
 		return
 	}
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, targetPrefix)
-	if !ok {
-		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("X-Amz-Target %q does not name an operation of %s", target, strings.TrimSuffix(targetPrefix, "."))})
-		return
-	}
-	handler, known := operations()[op]
-	if !known {
-		writeAPIError(w, &apiError{code: "UnknownOperationException", msg: fmt.Sprintf("operation %q is not implemented by logslocal", op)})
-		return
-	}
-	// Read the body first: the server notices a client hanging up (and
-	// cancels r.Context) only once the body is consumed.
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		writeAPIError(w, &apiError{code: "SerializationException", msg: "reading the request body: " + err.Error()})
-		return
-	}
-	if len(body) > maxBody {
-		writeAPIError(w, &apiError{code: "SerializationException", msg: fmt.Sprintf("request body is larger than %d bytes", maxBody)})
-		return
-	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if f, due := s.record(op); due {
-		if f.Delay > 0 {
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
+	ops := operations()
+	known := func(op string) bool { _, ok := ops[op]; return ok }
+	apiService.Serve(w, r, &s.calls, known, func(op string, body []byte) (any, *awsjson.Error) {
+		out, aerr := ops[op](s, body)
+		if aerr != nil {
+			return nil, aerr.wire()
 		}
-		switch {
-		case f.Throttle:
-			writeAPIError(w, &apiError{code: "ThrottlingException", msg: "Rate exceeded"})
-			return
-		case f.Error != "":
-			writeAPIError(w, &apiError{code: f.Error, msg: fmt.Sprintf("injected fault for %s", op)})
-			return
-		}
-	}
-	out, aerr := handler(s, body)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	buf, err := json.Marshal(out)
-	if err != nil {
-		writeAPIError(w, &apiError{code: "ServiceUnavailableException", msg: "encoding the response: " + err.Error()})
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-	_, _ = w.Write(buf)
+		return out, nil
+	})
 }
+
+// apiService is the CloudWatch Logs API as awsjson serves it.
+var apiService = awsjson.Service{Prefix: targetPrefix, Name: "logslocal", MaxBody: maxBody, ServerFault: "ServiceUnavailableException", ServerFaults: []string{"ServiceUnavailableException", "InternalServerException"}}
 
 // decode reads the request JSON into v.
 func decode(body []byte, v any) *apiError {
@@ -179,69 +124,22 @@ func decode(body []byte, v any) *apiError {
 
 // Calls returns how many times each operation was called, by name. Calls
 // answered with an injected fault or an error count too.
-func (s *Server) Calls() map[string]int {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) Calls() map[string]int { return s.calls.Counts() }
 
 // WriteCalls returns how many calls of operations that change state were
 // made: every served operation but Describe* and Get*.
 func (s *Server) WriteCalls() int {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	n := 0
-	for op, c := range s.calls {
-		if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "Get") {
-			n += c
-		}
-	}
-	return n
+	return s.calls.Sum(func(op string) bool {
+		return !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "Get")
+	})
 }
 
 // ResetCalls forgets the counted calls (not the injected faults).
-func (s *Server) ResetCalls() {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	clear(s.calls)
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // Inject arranges a fault for the next f.Count calls of an operation (e.g.
 // "PutLogEvents"). Faults for one operation apply in the order injected.
-func (s *Server) Inject(operation string, f Fault) {
-	if f.Count <= 0 {
-		return
-	}
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	s.faults[operation] = append(s.faults[operation], f)
-}
-
-// record counts a call and takes the fault due for it, if any.
-func (s *Server) record(op string) (Fault, bool) {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	s.calls[op]++
-	q := s.faults[op]
-	if len(q) == 0 {
-		return Fault{}, false
-	}
-	f := q[0]
-	q[0].Count--
-	if q[0].Count <= 0 {
-		q = q[1:]
-	}
-	if len(q) == 0 {
-		delete(s.faults, op)
-	} else {
-		s.faults[op] = q
-	}
-	return f, true
-}
+func (s *Server) Inject(operation string, f Fault) { s.calls.Inject(operation, f) }
 
 // Events returns a copy of the events a stream holds, in timestamp order
 // (events with equal timestamps in the order they arrived), or nil when the

@@ -52,9 +52,10 @@ func TestServe(t *testing.T) {
 		}
 	}
 
-	// Unknown operations are not counted; known ones are, failed or not.
-	if c := calls.Counts(); c["Echo"] != 2 || c["Fail"] != 1 || c["Nope"] != 0 {
-		t.Errorf("counts = %v, want Echo 2 and Fail 1", c)
+	// Calls are counted once their body is read, failed or not: not the
+	// unknown operation, not the oversized body.
+	if c := calls.Counts(); c["Echo"] != 1 || c["Fail"] != 1 || len(c) != 2 {
+		t.Errorf("counts = %v, want Echo 1 and Fail 1", c)
 	}
 
 	// Faults apply in order, to the next Count calls, then stop.

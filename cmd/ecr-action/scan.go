@@ -113,8 +113,10 @@ func runScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, api e
 		Targets:    targets,
 		Registry:   reg,
 		Start:      start,
-		Timeout:    sc.Timeout,
-		Logf:       wf.Infof,
+		// An image this run did not push may predate scan on push.
+		StartMissing: img.plan.Retag || !img.plan.Writes(),
+		Timeout:      sc.Timeout,
+		Logf:         wf.Infof,
 	})
 	if err != nil {
 		return nil, err

@@ -389,3 +389,26 @@ func TestScanGateBlocksPromotion(t *testing.T) {
 		t.Error("v1.0.0 exists after a failed gate")
 	}
 }
+
+// TestScanStartsForAnUnscannedOldImage: an image pushed before scan on push
+// was turned on has no scan; promoting it starts one instead of waiting for
+// a scan that never comes.
+func TestScanStartsForAnUnscannedOldImage(t *testing.T) {
+	e := startScanning(t, 0)
+	j := vulnerableJob(t)
+	if out := e.runJob(t, j, debianBuild("enable_image_scanning", "false")); out.ExitCode != 0 || out.Outputs["scan_gate"] != "skipped" {
+		t.Fatalf("push without scanning: exit %d gate %q\n%s", out.ExitCode, out.Outputs["scan_gate"], out.Log)
+	}
+	e.srv.ResetCalls()
+	start := time.Now()
+	out := e.runJob(t, j, seedInputs("retag_from", shortSHA, "tag_sha", "false", "tag_latest", "false", "image_tags", "v1.0.0", "fail_on_severity", "NONE"))
+	if out.ExitCode != 0 || out.Outputs["scan_status"] != "COMPLETE" || out.Outputs["critical_count"] != "2" {
+		t.Fatalf("promotion: exit %d status %q critical %q\n%s", out.ExitCode, out.Outputs["scan_status"], out.Outputs["critical_count"], out.Log)
+	}
+	if n := e.srv.Calls()["StartImageScan"]; n != 1 {
+		t.Errorf("%d StartImageScan calls, want 1", n)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %s; the scan should start at once", d)
+	}
+}

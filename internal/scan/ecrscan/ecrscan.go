@@ -108,7 +108,12 @@ type Options struct {
 	Registry   Registry
 	// Start starts a basic scan of each target (wait_for_scan: true on a
 	// repository that is not scanned on push).
-	Start   bool
+	Start bool
+	// StartMissing starts a basic scan of a target that has none
+	// (ScanNotFoundException): for an image the run did not push (a
+	// retag, or every tag already in place), which a scan on push never
+	// reaches if it was pushed before scanning was turned on.
+	StartMissing bool
 	Timeout time.Duration // default 10m
 
 	// Polling: the first read is immediate, then the delay doubles from
@@ -299,8 +304,12 @@ func poll(ctx context.Context, api API, o Options, t *target) error {
 		if err != nil {
 			var notFound *types.ScanNotFoundException
 			if errors.As(err, &notFound) {
-				// Normal for a few seconds after a push.
 				setStatus(o, t, scan.StatusNotFound, "")
+				if o.StartMissing && !t.started && o.Registry.Mode == scan.Basic {
+					t.started = true // once, whatever the answer
+					return startScan(ctx, api, o, t)
+				}
+				// Normal for a few seconds after a push.
 				return nil
 			}
 			if retryable(err) {

@@ -373,3 +373,22 @@ func TestWaitCancelled(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestWaitStartMissing(t *testing.T) {
+	for _, mode := range []scan.Mode{scan.Basic, scan.Enhanced} {
+		t.Run(string(mode), func(t *testing.T) {
+			api := &fakeAPI{reads: map[string][]read{dA: {{err: notFound}, {status: "IN_PROGRESS"}, {status: "COMPLETE", findings: basic()}, {status: "COMPLETE", findings: basic()}}}}
+			res, _, _, err := waitWith(t, api, mode, []Target{{Digest: dA}}, func(o *Options) { o.StartMissing = true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 1
+			if mode == scan.Enhanced {
+				want = 0 // StartImageScan starts basic scans only
+			}
+			if len(api.starts) != want || res.Status() != "COMPLETE" {
+				t.Errorf("%d StartImageScan calls, status %s; want %d and COMPLETE", len(api.starts), res.Status(), want)
+			}
+		})
+	}
+}

@@ -114,7 +114,7 @@ type Options struct {
 	// retag, or every tag already in place), which a scan on push never
 	// reaches if it was pushed before scanning was turned on.
 	StartMissing bool
-	Timeout time.Duration // default 10m
+	Timeout      time.Duration // default 10m
 
 	// Polling: the first read is immediate, then the delay doubles from
 	// MinDelay to MaxDelay (defaults 1s and 15s), each jittered down by up

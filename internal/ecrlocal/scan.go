@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/org/ecr-action/internal/policy"
 )
 
 // Image scan statuses, as the ECR API spells them.
@@ -74,33 +76,11 @@ type scanRule struct {
 // matches reports whether a rule's filters cover a repository.
 func (r scanRule) matches(repo string) bool {
 	for _, f := range r.filters {
-		if wildcardMatch(f, repo) {
+		if policy.WildcardMatch(f, repo) {
 			return true
 		}
 	}
 	return false
-}
-
-// wildcardMatch matches name against a pattern where "*" stands for any run
-// of characters (slashes included), as ECR's WILDCARD filters do.
-func wildcardMatch(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	name = name[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(name, p)
-		if i < 0 {
-			return false
-		}
-		name = name[i+len(p):]
-	}
-	return strings.HasSuffix(name, last)
 }
 
 // scanRecord is the scan of one image in one repository. Guarded by

@@ -161,28 +161,6 @@ func TestParsePackageDatabases(t *testing.T) {
 	}
 }
 
-func TestWildcardMatch(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, name string
-		want          bool
-	}{
-		{"*", "anything/at/all", true},
-		{"prod", "prod", true},
-		{"prod", "prod-api", false},
-		{"prod-*", "prod-api", true},
-		{"prod-*", "dev-prod-api", false},
-		{"*-api", "team/prod-api", true},
-		{"team/*/web", "team/a/b/web", true},
-		{"a*b*c", "abc", true},
-		{"a*b*c", "acb", false},
-		{"a*a", "a", false},
-	} {
-		if got := wildcardMatch(tc.pattern, tc.name); got != tc.want {
-			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
-		}
-	}
-}
-
 func TestScanOperationsAreReadsOrWrites(t *testing.T) {
 	for op, want := range map[string]bool{
 		"StartImageScan": true, "PutRegistryScanningConfiguration": true,

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -127,16 +126,37 @@ func TagImmutable(mode string, filters []string, tag string) bool {
 	}
 }
 
-// matchesAnyFilter reports whether tag matches one of the filters. Filters
-// hold only [0-9a-zA-Z._*-] (ValidateMutabilityFilter) and tags hold no '/',
-// so path.Match matches exactly the WILDCARD semantics.
+// matchesAnyFilter reports whether tag matches one of the filters.
 func matchesAnyFilter(filters []string, tag string) bool {
 	for _, f := range filters {
-		if ok, _ := path.Match(f, tag); ok {
+		if WildcardMatch(f, tag) {
 			return true
 		}
 	}
 	return false
+}
+
+// WildcardMatch matches name against one of ECR's WILDCARD filters (tag
+// mutability exclusions, registry scanning rules), where '*' stands for any
+// run of characters, '/' included, and every other character for itself.
+func WildcardMatch(pattern, name string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, parts[0]) {
+		return false
+	}
+	name = name[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(name, p)
+		if i < 0 {
+			return false
+		}
+		name = name[i+len(p):]
+	}
+	return strings.HasSuffix(name, last)
 }
 
 // ValidateResourceTag checks one resource tag against ECR's limits.

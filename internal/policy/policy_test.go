@@ -301,3 +301,31 @@ func TestTagImmutable(t *testing.T) {
 		}
 	}
 }
+
+// ECR WILDCARD filters: tag mutability exclusions and scanning rules.
+func TestWildcardMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"*", "anything/at/all", true},
+		{"prod", "prod", true},
+		{"prod", "prod-api", false},
+		{"prod-*", "prod-api", true},
+		{"prod-*", "dev-prod-api", false},
+		{"*-api", "team/prod-api", true},
+		{"team/*/web", "team/a/b/web", true},
+		{"a*b*c", "abc", true},
+		{"a*b*c", "acb", false},
+		{"a*a", "a", false},
+		{"v*", "v1.2", true},
+		{"v*", "latest", false},
+		{"canvas-*", "canvas-ta/web", true},
+		{"a?c", "abc", false},
+		{"[ab]", "a", false},
+	} {
+		if got := WildcardMatch(tc.pattern, tc.name); got != tc.want {
+			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/scan"
 )
 
@@ -70,27 +70,12 @@ func DetectRegistry(ctx context.Context, api API, registryID, repository string,
 	}
 	for _, r := range out.ScanningConfiguration.Rules {
 		for _, f := range r.RepositoryFilters {
-			if f.Filter != nil && wildcardMatch(*f.Filter, repository) {
+			if f.Filter != nil && policy.WildcardMatch(*f.Filter, repository) {
 				reg.Covered = true
 			}
 		}
 	}
 	return reg, nil
-}
-
-// wildcardMatch matches ECR's WILDCARD repository filters, where * stands
-// for any run of characters, including '/'.
-func wildcardMatch(pattern, name string) bool {
-	// path.Match's * stops at '/', so match on a '/'-free copy.
-	p := strings.ReplaceAll(pattern, "/", "\x00")
-	n := strings.ReplaceAll(name, "/", "\x00")
-	ok, err := path.Match(escapeMeta(p), n)
-	return err == nil && ok
-}
-
-func escapeMeta(p string) string {
-	r := strings.NewReplacer(`\`, `\\`, "?", `\?`, "[", `\[`)
-	return r.Replace(p)
 }
 
 // Target is one image manifest to wait for.

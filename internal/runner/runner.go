@@ -41,6 +41,10 @@ type Outcome struct {
 	Outputs  map[string]string // parsed from GITHUB_OUTPUT
 	Summary  string            // GITHUB_STEP_SUMMARY
 	Env      map[string]string // parsed from GITHUB_ENV
+	// Files holds the raw content of every file-command file the step was
+	// given (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE, GITHUB_PATH,
+	// GITHUB_STEP_SUMMARY), by variable name, as the process left it.
+	Files map[string]string
 }
 
 // Paths inside Root, mirroring the runner's mounts.
@@ -127,6 +131,14 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	}
 	out.RawLog = log.String()
 	out.Log, out.Masks = applyMasks(out.RawLog)
+	out.Files = map[string]string{}
+	for name, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return out, fmt.Errorf("reading %s: %w", name, err)
+		}
+		out.Files[name] = string(data)
+	}
 	// The runner reads the file commands after the container exits, also
 	// when it failed.
 	if out.Outputs, err = parseFileCommand(files["GITHUB_OUTPUT"]); err != nil {

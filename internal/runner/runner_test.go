@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,5 +41,30 @@ func TestApplyMasks(t *testing.T) {
 	}
 	if want := "start\nthe token is *** here\n*** and ***\n"; log != want {
 		t.Errorf("log = %q, want %q", log, want)
+	}
+}
+
+// TestFilesKeepWhatTheStepWrote: every file-command file is read back raw,
+// GITHUB_STATE and GITHUB_PATH included, so a test can search all of it.
+func TestFilesKeepWhatTheStepWrote(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "step.sh")
+	body := "#!/bin/sh\necho 'st=1' >> \"$GITHUB_STATE\"\necho /opt/bin >> \"$GITHUB_PATH\"\necho 'k=v' >> \"$GITHUB_OUTPUT\"\necho '# hi' >> \"$GITHUB_STEP_SUMMARY\"\necho logged\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), Job{Binary: script, Root: filepath.Join(dir, "root")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"GITHUB_STATE": "st=1\n", "GITHUB_PATH": "/opt/bin\n", "GITHUB_OUTPUT": "k=v\n",
+		"GITHUB_STEP_SUMMARY": "# hi\n", "GITHUB_ENV": "",
+	}
+	if diff := cmp.Diff(want, out.Files); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	if out.RawLog != "logged\n" || out.Outputs["k"] != "v" {
+		t.Errorf("log %q, outputs %v", out.RawLog, out.Outputs)
 	}
 }

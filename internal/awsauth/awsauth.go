@@ -52,6 +52,9 @@ type Options struct {
 	Getenv          func(string) string
 	HTTPClient      *http.Client        // nil = default
 	Mask            func(secret string) // called with the OIDC token (and any secret) before anything could log it
+	// Retryer builds the retryer of every client made from the returned
+	// config, STS included; nil = the SDK's default (3 attempts).
+	Retryer func() aws.Retryer
 }
 
 // InputError reports an input (or the environment variables standing in for
@@ -142,6 +145,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
 	if o.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
+	}
+	if o.Retryer != nil {
+		opts = append(opts, config.WithRetryer(o.Retryer))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/org/ecr-action/internal/config"
 )
@@ -30,7 +31,15 @@ type Job struct {
 	Inputs map[string]string // the step's with: block, by input name
 	Env    map[string]string // job and step env: (AWS_* from a credentials step, ...)
 	Event  map[string]any    // the event payload written to event.json; nil = a push to main
+	// Cancel is the signal sent when Run's ctx ends, as the runner cancels
+	// a step (SIGINT, or SIGTERM); the process is killed if it still runs
+	// CancelGrace later. nil = kill at once.
+	Cancel os.Signal
 }
+
+// CancelGrace is how long the runner waits after a cancel signal before the
+// next, harsher one (SIGINT, SIGTERM 7.5 s later, then a kill).
+const CancelGrace = 7500 * time.Millisecond
 
 // Outcome is what the runner reads back after the container exits.
 type Outcome struct {
@@ -112,6 +121,10 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	}
 
 	cmd := exec.CommandContext(ctx, j.Binary)
+	if j.Cancel != nil {
+		cmd.Cancel = func() error { return cmd.Process.Signal(j.Cancel) }
+		cmd.WaitDelay = CancelGrace
+	}
 	cmd.Dir = filepath.Join(j.Root, Workspace)
 	cmd.Stdin = nil
 	cmd.Env = make([]string, 0, len(env))
@@ -124,10 +137,14 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	out := &Outcome{}
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
-		if !errors.As(err, &exit) {
+		switch {
+		case errors.As(err, &exit):
+			out.ExitCode = exit.ExitCode()
+		case cmd.ProcessState != nil && ctx.Err() != nil:
+			out.ExitCode = cmd.ProcessState.ExitCode() // exited 0 after the cancel
+		default:
 			return nil, fmt.Errorf("starting %s: %w", j.Binary, err)
 		}
-		out.ExitCode = exit.ExitCode()
 	}
 	out.RawLog = log.String()
 	out.Log, out.Masks = applyMasks(out.RawLog)

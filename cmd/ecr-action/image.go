@@ -201,6 +201,10 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 	}
 	start := time.Now()
 	if err := run.reg.Tag(ctx, run.plan, run.res); err != nil {
+		var ite *image.ImmutableTagError
+		if errors.As(err, &ite) {
+			return &stepError{"Immutable tag", err}
+		}
 		return &stepError{"Push failed", explainRegistry(err)}
 	}
 	sum.Seconds += time.Since(start).Seconds()

@@ -134,6 +134,9 @@ type ImmutableTagError struct {
 	Digest     string // the image being pushed
 	Conflicts  []Conflict
 	Filters    []string
+	// Raced: another run wrote the tag between Plan and Tag. The image was
+	// uploaded by digest and stays in the repository with no tag.
+	Raced bool
 }
 
 func (e *ImmutableTagError) Error() string {
@@ -145,7 +148,11 @@ func (e *ImmutableTagError) Error() string {
 		fmt.Fprintf(&b, "tag %q in %s already names %s, and image_tag_mutability %s makes it immutable, so it cannot move to %s.",
 			c.Tag, e.Repository, c.Found, c.Immutable, e.Digest)
 	}
-	b.WriteString(" Nothing was pushed.\nFix: ")
+	if e.Raced {
+		b.WriteString(" Another run wrote the tag after this run looked it up; " + e.Digest + " was uploaded by digest and no tag names it.\nFix: ")
+	} else {
+		b.WriteString(" Nothing was pushed.\nFix: ")
+	}
 	var names []string
 	for _, c := range e.Conflicts {
 		names = append(names, c.Tag)
@@ -305,7 +312,11 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 			continue
 		}
 		g.Go(func() error {
-			if err := r.pusher.Put(gctx, repo.Tag(t.Tag), taggable); err != nil {
+			err := r.pusher.Put(gctx, repo.Tag(t.Tag), taggable)
+			if isTagInvalid(err) && policy.TagImmutable(p.Target.Mutability, p.Target.Filters, t.Tag) {
+				return r.lostTagRace(gctx, p, t.Tag, err)
+			}
+			if err != nil {
 				return fmt.Errorf("tagging %s as %s:%s: %w", a.Digest, repo, t.Tag, err)
 			}
 			return nil
@@ -314,6 +325,42 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 	err := g.Wait()
 	res.Duration += time.Since(start)
 	return err
+}
+
+// isTagInvalid reports ECR's answer to a manifest PUT on an immutable tag
+// that exists (ImageTagAlreadyExistsException as the registry API's
+// TAG_INVALID). Real ECR gives it even when the tag already names the same
+// image.
+func isTagInvalid(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) || te.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.TagInvalidErrorCode {
+			return true
+		}
+	}
+	return false
+}
+
+// lostTagRace settles a TAG_INVALID on an immutable tag that Plan found
+// free: another run (a parallel matrix job) wrote it in between. A tag that
+// names this image is what was asked; one that names another image is an
+// *ImmutableTagError.
+func (r *Registry) lostTagRace(ctx context.Context, p *Plan, tag string, putErr error) error {
+	a, repo := p.Artifact, p.Target.Repository
+	d, err := r.puller.Head(ctx, repo.Tag(tag))
+	if err != nil {
+		return fmt.Errorf("tagging %s as %s:%s: %w (and looking the tag up again: %v)", a.Digest, repo, tag, putErr, err)
+	}
+	if d.Digest == a.Digest {
+		return nil
+	}
+	return &ImmutableTagError{
+		Repository: repo.String(), Digest: a.Digest.String(), Filters: p.Target.Filters, Raced: true,
+		Conflicts: []Conflict{{Tag: tag, Found: d.Digest.String(), Immutable: p.Target.Mutability}},
+	}
 }
 
 // Resolve finds from (a tag or a sha256: digest) in repo, for a retag: only

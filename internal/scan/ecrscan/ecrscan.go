@@ -274,6 +274,18 @@ func (r finalOnLimit) IsErrorRetryable(err error) bool {
 	return r.Retryer.IsErrorRetryable(err)
 }
 
+// pollAttempts bounds the SDK's attempts of one read: Wait paces its reads
+// itself and reads again after a throttled one, so the client's full retry
+// budget per read would multiply the two (up to 8 calls and a minute of
+// backoff inside a single poll).
+const pollAttempts = 3
+
+func pollRetries(o *ecr.Options) {
+	if o.Retryer != nil {
+		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, pollAttempts)
+	}
+}
+
 // poll reads t's scan once, all pages, and updates its state.
 func poll(ctx context.Context, api API, o Options, t *target) error {
 	var findings []scan.Finding
@@ -285,7 +297,7 @@ func poll(ctx context.Context, api API, o Options, t *target) error {
 		MaxResults:     aws.Int32(1000),
 	}
 	for {
-		out, err := api.DescribeImageScanFindings(ctx, in)
+		out, err := api.DescribeImageScanFindings(ctx, in, pollRetries)
 		if err != nil {
 			var notFound *types.ScanNotFoundException
 			if errors.As(err, &notFound) {

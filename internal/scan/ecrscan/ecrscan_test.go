@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
@@ -391,4 +395,52 @@ func TestWaitStartMissing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWaitThrottledReadsAreNotRetriedTwice: a throttled read is retried by
+// the client's retryer, then read again by Wait after its own delay. Each
+// read gets pollAttempts from the client, not the client's whole budget,
+// so throttling costs at most pollAttempts calls per poll.
+func TestWaitThrottledReadsAreNotRetriedTwice(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+	}))
+	defer srv.Close()
+	client := ecr.New(ecr.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 8
+			o.MaxBackoff = time.Millisecond
+		}),
+	})
+	c := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	var polls int
+	res, err := Wait(context.Background(), client, Options{
+		Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
+		Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
+		Now: c.Now, Sleep: c.Sleep,
+		Logf: func(f string, a ...any) {
+			if strings.Contains(fmt.Sprintf(f, a...), "ThrottlingException; retrying") {
+				polls++
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut {
+		t.Errorf("a scan never readable must end at the timeout, got %+v", res)
+	}
+	if polls == 0 || calls != polls*pollAttempts {
+		t.Errorf("%d calls in %d polls; want %d per poll", calls, polls, pollAttempts)
+	}
+	t.Logf("%d DescribeImageScanFindings calls in %d polls over a 1 minute timeout", calls, polls)
 }

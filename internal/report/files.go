@@ -115,6 +115,7 @@ func (w *Workflow) fileCommand(variable, name, msg string) (err error) {
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	msg = w.redact(msg) // no masked value reaches a file (see Mask)
 	defer func() {
 		if r := recover(); r != nil {
 			cause, ok := r.(error)

@@ -17,13 +17,25 @@
 //   - data escapes %, CR and LF; properties also escape ':' and ',';
 //   - the output file is parsed line by line (LF), "name<<DELIM" starts a value
 //     that ends at the first line equal to DELIM.
+//
+// Secrets: a Workflow masks the secrets the environment hands the step before
+// it writes anything else, and everything it writes afterwards (log lines,
+// debug lines, annotations, group titles, outputs, the summary) has every
+// value given to Mask replaced by "***", also URL- and JSON-escaped forms of
+// it. The runner's masking hides values in the log only; this keeps them out
+// of the files and out of the raw stream as well, whatever an error message
+// from an SDK or a registry repeats.
 package report
 
 import (
+	"cmp"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -51,16 +63,35 @@ type Workflow struct {
 
 	mu          sync.Mutex
 	annotations map[string]int
+	masked      map[string]bool // every line given to Mask
+	redactions  []string        // the masked values and their escaped forms, longest first
 }
 
+// secretEnvVars hold secrets the runner or an earlier step hands the
+// step: the AWS credentials a credentials step leaves (both spellings the
+// SDK reads, and the legacy session token name) and the runner's tokens.
+var secretEnvVars = [...]string{
+	"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+}
+
+// minRedacted is the shortest masked value redact rewrites. A shorter one is
+// still masked, so the runner hides it in the log, but rewriting every "abc"
+// in outputs and the summary would corrupt them; real secrets (AWS keys,
+// session and OIDC tokens, registry passwords) are far longer.
+const minRedacted = 8
+
 // New returns a Workflow that writes log lines and commands to out and finds
-// the file-command files through getenv (os.Getenv when nil).
+// the file-command files through getenv (os.Getenv when nil). Before
+// returning it masks the secrets in the environment (AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN and the like), so that
+// their ::add-mask:: lines are the first lines of the step.
 func New(out io.Writer, getenv func(string) string) *Workflow {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	sw := &stickyWriter{w: out}
-	return &Workflow{
+	w := &Workflow{
 		getenv: getenv,
 		out:    sw,
 		gha: githubactions.New(
@@ -68,7 +99,12 @@ func New(out io.Writer, getenv func(string) string) *Workflow {
 			githubactions.WithGetenv(githubactions.GetenvFunc(getenv)),
 		),
 		annotations: map[string]int{},
+		masked:      map[string]bool{},
 	}
+	for _, name := range secretEnvVars {
+		w.Mask(getenv(name))
+	}
+	return w
 }
 
 // Err returns the first error met while writing to the log stream, if any.
@@ -84,7 +120,7 @@ func (w *Workflow) Err() error {
 // end it; calling it more than once ends the group once.
 func (w *Workflow) Group(title string) (end func()) {
 	w.mu.Lock()
-	w.gha.Group(title)
+	w.gha.Group(w.redact(title))
 	w.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -102,14 +138,16 @@ func (w *Workflow) Group(title string) (end func()) {
 func (w *Workflow) Infof(format string, args ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.plain(fmt.Sprintf(format, args...))
+	w.plain(w.redact(fmt.Sprintf(format, args...)))
 }
 
-// Debugf writes a debug message, shown when step debug logging is enabled.
+// Debugf writes a debug message, shown when step debug logging is enabled
+// (ACTIONS_STEP_DEBUG). It is written in every run, so it is redacted like
+// any other line: debug mode never shows a secret.
 func (w *Workflow) Debugf(format string, args ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.gha.Debugf("%s", fmt.Sprintf(format, args...))
+	w.gha.Debugf("%s", w.redact(fmt.Sprintf(format, args...)))
 }
 
 // Warning writes a warning annotation. After AnnotationLimit warnings the
@@ -127,6 +165,7 @@ func (w *Workflow) Error(title, message string) {
 func (w *Workflow) annotate(kind, title, message string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	title, message = w.redact(title), w.redact(message)
 	w.annotations[kind]++
 	if w.annotations[kind] > AnnotationLimit {
 		label := strings.ToUpper(kind[:1]) + kind[1:]
@@ -144,18 +183,53 @@ func (w *Workflow) annotate(kind, title, message string) {
 	w.gha.IssueCommand(cmd)
 }
 
-// Mask asks the runner to hide secret in every later log line. The runner
-// masks line by line, so each line of a multi-line secret is masked on its
-// own. Empty and blank lines are skipped (the runner rejects them).
+// Mask asks the runner to hide secret in every later log line, and removes
+// it from everything the Workflow writes later (see the package
+// documentation). The runner masks line by line, so each line of a
+// multi-line secret is masked on its own. Empty and blank lines are skipped
+// (the runner rejects them), and so is a line masked before.
 func (w *Workflow) Mask(secret string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	added := false
 	for _, line := range splitLines(secret) {
-		if strings.TrimSpace(line) == "" {
+		if strings.TrimSpace(line) == "" || w.masked[line] {
 			continue
 		}
+		w.masked[line] = true
 		w.gha.AddMask(line)
+		if len(line) < minRedacted {
+			continue
+		}
+		js, _ := json.Marshal(line) // a string always marshals
+		for _, form := range []string{line, url.QueryEscape(line), url.PathEscape(line), string(js[1 : len(js)-1])} {
+			if !slices.Contains(w.redactions, form) {
+				w.redactions = append(w.redactions, form)
+				added = true
+			}
+		}
 	}
+	if added {
+		// Longest first, so that a value containing another is replaced whole.
+		slices.SortStableFunc(w.redactions, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	}
+}
+
+// Redact returns s with every masked value, and its URL- and JSON-escaped
+// forms, replaced by "***". Use it for text the Workflow does not write
+// itself (a report file, a log event).
+func (w *Workflow) Redact(s string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.redact(s)
+}
+
+// redact is Redact for a caller holding w.mu.
+func (w *Workflow) redact(s string) string {
+	for _, v := range w.redactions {
+		s = strings.ReplaceAll(s, v, "***")
+	}
+	return s
 }
 
 // plain writes text as log lines; the caller holds w.mu.

@@ -157,8 +157,8 @@ type secretsRig struct {
 	sts     *stslocaltest.Env
 	env     map[string]string
 	calls   map[string]int // ECR API calls of the last run, before the test's own reads
-	envKey  string // AWS_SECRET_ACCESS_KEY of the credentials step
-	envTok  string // AWS_SESSION_TOKEN of the credentials step
+	envKey  string         // AWS_SECRET_ACCESS_KEY of the credentials step
+	envTok  string         // AWS_SESSION_TOKEN of the credentials step
 }
 
 func startSecretsRig(t *testing.T) *secretsRig {

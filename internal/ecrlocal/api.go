@@ -18,9 +18,6 @@ const targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
 // as a JSON string, with room to spare.
 const maxAPIBody = 16 << 20
 
-// tokenLifetime is how long a GetAuthorizationToken password is valid.
-const tokenLifetime = 12 * time.Hour
-
 // operation handles one ECR API call: body is the request JSON, host the
 // Host the client used. It returns the response value to encode.
 type operation func(s *Server, body []byte, host string) (any, *apiError)

@@ -235,7 +235,7 @@ func (s *Server) getAuthorizationToken(body []byte, host string) (any, *apiError
 	if err != nil {
 		return nil, &apiError{code: "ServerException", msg: err.Error()}
 	}
-	expires := s.now().Add(tokenLifetime)
+	expires := s.now().Add(s.tokenTTL)
 	s.mu.Lock()
 	for p, exp := range s.tokens {
 		if !exp.After(s.now()) {
@@ -243,6 +243,7 @@ func (s *Server) getAuthorizationToken(body []byte, host string) (any, *apiError
 		}
 	}
 	s.tokens[password] = expires
+	s.issued = append(s.issued, password)
 	s.mu.Unlock()
 	return map[string]any{"authorizationData": []any{map[string]any{
 		"authorizationToken": encodeBase64("AWS:" + password),

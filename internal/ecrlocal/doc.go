@@ -62,4 +62,11 @@
 //     is refused.
 //   - KMS keys are not checked for existence; KMS without a key reports a
 //     stable, made-up ARN for the AWS-managed aws/ecr key.
+//
+// For tests, faults can be arranged: Inject for ECR API calls (throttling or
+// any exception), InjectRegistry for blob uploads (a connection reset, 500 or
+// 503 in the middle of the body, after which the upload is gone), and
+// Options.TokenTTL for registry tokens that expire early; an expired token
+// is answered 403 DENIED, as ECR does. ParseFaultSpec reads the command
+// line's form of a fault.
 package ecrlocal

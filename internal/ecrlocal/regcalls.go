@@ -173,6 +173,9 @@ func (s *Server) UploadedBytes() int64 {
 type RegistryCallsReport struct {
 	Calls         map[string]int `json:"calls"`
 	UploadedBytes int64          `json:"uploaded_bytes"`
+	// FaultsStruck counts the injected registry faults that struck, by
+	// operation (see InjectRegistry).
+	FaultsStruck map[string]int `json:"faults_struck"`
 }
 
 func (s *Server) serveRegistryCalls(w http.ResponseWriter, r *http.Request) {
@@ -182,9 +185,12 @@ func (s *Server) serveRegistryCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.callsMu.Lock()
-	rep := RegistryCallsReport{Calls: make(map[string]int, len(s.regCalls)), UploadedBytes: s.uploadedBytes}
+	rep := RegistryCallsReport{Calls: make(map[string]int, len(s.regCalls)), UploadedBytes: s.uploadedBytes, FaultsStruck: make(map[string]int, len(s.faultsStruck))}
 	for k, v := range s.regCalls {
 		rep.Calls[k] = v
+	}
+	for k, v := range s.faultsStruck {
+		rep.FaultsStruck[k] = v
 	}
 	s.callsMu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

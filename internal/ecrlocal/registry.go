@@ -72,6 +72,14 @@ func (s *Server) authorize(r *http.Request) (regError, bool) {
 	return regError{}, true
 }
 
+// RegistryPasswords returns every registry password GetAuthorizationToken
+// issued, expired ones included, so a test can check none reached a log.
+func (s *Server) RegistryPasswords() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.issued)
+}
+
 func (s *Server) nameUnknown(name string) regError {
 	return regError{http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.account), map[string]string{"name": name}}
 }
@@ -257,6 +265,10 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, u *upload) 
 			return
 		}
 	}
+	if f, due := s.takeRegistryFault(RegistryBlobUpload); due {
+		s.strikeUpload(w, r, u, f)
+		return
+	}
 	n, err := s.blobs.write(u, r.Body)
 	s.countUploaded(n)
 	if err != nil {
@@ -293,6 +305,10 @@ func (s *Server) commitUpload(w http.ResponseWriter, r *http.Request, u *upload,
 	if !digestPattern.MatchString(digest) {
 		u.discard()
 		writeRegError(w, regError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q must be sha256:<64 hex digits>", digest), nil})
+		return
+	}
+	if f, due := s.takeRegistryFault(RegistryBlobUpload); due {
+		s.strikeUpload(w, r, u, f)
 		return
 	}
 	n, err := s.blobs.write(u, r.Body)

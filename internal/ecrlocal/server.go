@@ -26,12 +26,18 @@ type Options struct {
 	// scanning) at least, counted from its start; default 0: as soon as the
 	// work is done. A ScanHook can change it per repository.
 	ScanDelay time.Duration
+	// TokenTTL is how long a GetAuthorizationToken password is valid (its
+	// expiresAt, and what the registry checks); default DefaultTokenTTL, ECR's
+	// 12 hours. A short one makes a token expire in the middle of a push.
+	TokenTTL time.Duration
 }
 
 // Defaults used when Options leave a field empty.
 const (
 	DefaultAccount = "123456789012"
 	DefaultRegion  = "us-east-1"
+	// DefaultTokenTTL is how long ECR's registry tokens are valid.
+	DefaultTokenTTL = 12 * time.Hour
 )
 
 var (
@@ -49,9 +55,11 @@ type Server struct {
 	blobs   *blobStore
 	now     func() time.Time
 
-	mu     sync.RWMutex
-	repos  map[string]*repository
-	tokens map[string]time.Time // registry password -> expiry
+	mu       sync.RWMutex
+	repos    map[string]*repository
+	tokens   map[string]time.Time // registry password -> expiry
+	issued   []string             // every registry password issued, for leak checks
+	tokenTTL time.Duration
 
 	uploadsMu sync.Mutex
 	uploads   map[string]*upload
@@ -59,8 +67,10 @@ type Server struct {
 	apiCalls awsjson.Calls // ECR JSON API calls by operation, and faults
 
 	callsMu       sync.Mutex
-	regCalls      map[string]int // registry operation -> requests, see RegistryCalls
-	uploadedBytes int64          // blob bytes received in uploads
+	regCalls      map[string]int             // registry operation -> requests, see RegistryCalls
+	uploadedBytes int64                      // blob bytes received in uploads
+	regFaults     map[string][]RegistryFault // registry operation -> faults due
+	faultsStruck  map[string]int             // registry operation -> faults applied
 
 	vulnDB        []Vuln
 	vulnUpdatedAt time.Time // when the database was given: vulnerabilitySourceUpdatedAt
@@ -90,6 +100,12 @@ func New(opts Options) (*Server, error) {
 	if opts.ScanDelay < 0 {
 		return nil, fmt.Errorf("scan delay %v is negative", opts.ScanDelay)
 	}
+	if err := validateTokenTTL(opts.TokenTTL); err != nil {
+		return nil, err
+	}
+	if opts.TokenTTL == 0 {
+		opts.TokenTTL = DefaultTokenTTL
+	}
 	if err := validateVulnDB(opts.VulnDB); err != nil {
 		return nil, fmt.Errorf("vulnerability database: %w", err)
 	}
@@ -106,6 +122,10 @@ func New(opts Options) (*Server, error) {
 		tokens:   map[string]time.Time{},
 		uploads:  map[string]*upload{},
 		regCalls: map[string]int{},
+		tokenTTL: opts.TokenTTL,
+
+		regFaults:    map[string][]RegistryFault{},
+		faultsStruck: map[string]int{},
 
 		vulnDB:        slices.Clone(opts.VulnDB),
 		vulnUpdatedAt: time.Now(),

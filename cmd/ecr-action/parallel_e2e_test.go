@@ -74,27 +74,136 @@ func (c *apiCounter) counts() map[string]int {
 }
 
 // countingEndpoint is an ECR endpoint for one run: a loopback proxy to
-// ecrlocal that counts the run's API operations. It forwards with ecrlocal's
-// own Host, so GetAuthorizationToken names ecrlocal's registry and the
-// registry traffic goes there directly.
-func (e *env) countingEndpoint(t *testing.T, c *apiCounter) string {
+// ecrlocal that counts the run's API operations. Without a gate it forwards
+// with ecrlocal's own Host, so GetAuthorizationToken names ecrlocal's
+// registry and the registry traffic goes there directly. With a gate it
+// keeps its own Host, so the run's registry traffic comes through the proxy
+// too and the gate sees it.
+func (e *env) countingEndpoint(t *testing.T, c *apiCounter, gate *tagGate) string {
 	t.Helper()
 	target, err := url.Parse(e.url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.ops = map[string]int{}
-	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		if gate != nil {
+			pr.Out.Host = pr.In.Host
+		}
+	}}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), apiPrefix); ok {
 			c.mu.Lock()
 			c.ops[op]++
 			c.mu.Unlock()
 		}
+		if gate != nil && gate.serve(w, r, proxy, e.url) {
+			return
+		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
 	return ts.URL
+}
+
+// tagGate holds every manifest PUT of one tag until want runs have looked
+// the tag up, so that all of them find it free and then race to write it:
+// the window between a run's look-up and its write, which timing alone
+// opens only sometimes, is open for every run.
+//
+// With realECR it also answers a PUT to the tag, once the tag exists, with
+// 400 TAG_INVALID whatever the digest, as ECR does for an immutable tag
+// (ECR refuses to re-push an immutable tag even at the same digest:
+// aws/containers-roadmap#2179; ecrlocal, like ecr-rules.md, treats the same
+// digest as no change). The check and the forwarded PUT are one step.
+type tagGate struct {
+	tag     string
+	want    int
+	realECR bool
+	open    chan struct{}
+
+	mu       sync.Mutex
+	lookups  int
+	rejected int // PUTs answered TAG_INVALID
+	held     bool
+
+	putMu sync.Mutex
+}
+
+// gateHold bounds how long a PUT waits for the others' look-ups: a run that
+// failed before its look-up must not hang the test, it fails it.
+const gateHold = 2 * time.Minute
+
+func newTagGate(tag string, want int, realECR bool) *tagGate {
+	return &tagGate{tag: tag, want: want, realECR: realECR, open: make(chan struct{})}
+}
+
+// serve handles the request when it is about the gated tag's manifest.
+func (g *tagGate) serve(w http.ResponseWriter, r *http.Request, proxy http.Handler, upstream string) bool {
+	name, ref, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/manifests/")
+	if !ok || !strings.HasPrefix(r.URL.Path, "/v2/") || ref != g.tag {
+		return false
+	}
+	switch r.Method {
+	case http.MethodHead, http.MethodGet:
+		g.mu.Lock()
+		if g.lookups++; g.lookups == g.want {
+			close(g.open)
+		}
+		g.mu.Unlock()
+		return false
+	case http.MethodPut:
+	default:
+		return false
+	}
+	select {
+	case <-g.open:
+	case <-time.After(gateHold):
+		g.mu.Lock()
+		g.held = true
+		g.mu.Unlock()
+	case <-r.Context().Done():
+		return true
+	}
+	if !g.realECR {
+		proxy.ServeHTTP(w, r)
+		return true
+	}
+	g.putMu.Lock()
+	defer g.putMu.Unlock()
+	head, err := http.NewRequestWithContext(r.Context(), http.MethodHead, upstream+r.URL.Path, nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return true
+	}
+	head.Header.Set("Authorization", r.Header.Get("Authorization"))
+	resp, err := http.DefaultClient.Do(head)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return true
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		g.mu.Lock()
+		g.rejected++
+		g.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		msg := fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the tag is immutable.", g.tag, name)
+		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": "TAG_INVALID", "message": msg}}})
+		return true
+	}
+	proxy.ServeHTTP(w, r)
+	return true
+}
+
+// report returns how many look-ups the gate saw, how many PUTs it refused,
+// and whether it ever gave up waiting.
+func (g *tagGate) report() (lookups, rejected int, held bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lookups, g.rejected, g.held
 }
 
 // matrixRun is one job of the matrix and what came of it.
@@ -111,13 +220,13 @@ type matrixRun struct {
 // runMatrix starts every run at the same moment (the goroutines wait at a
 // barrier that opens once all are ready) and waits for all of them. It
 // returns the wall time from the release to the last exit.
-func (e *env) runMatrix(t *testing.T, runs []*matrixRun) time.Duration {
+func (e *env) runMatrix(t *testing.T, runs []*matrixRun, gate *tagGate) time.Duration {
 	t.Helper()
 	release := make(chan struct{})
 	var ready, done sync.WaitGroup
 	for _, r := range runs {
 		r.api = &apiCounter{}
-		endpoint := e.countingEndpoint(t, r.api)
+		endpoint := e.countingEndpoint(t, r.api, gate)
 		ready.Add(1)
 		done.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), matrixTimeout)
@@ -300,7 +409,7 @@ func TestMatrixSameNewRepository(t *testing.T) {
 		func(i int) v1.Image { return matrixImage(t, base, fmt.Sprintf("job %d", i)) },
 		func(i int) string { return fmt.Sprintf("job-%02d", i) })
 
-	wall := e.runMatrix(t, runs)
+	wall := e.runMatrix(t, runs, nil)
 	regCalls, uploaded := e.srv.RegistryCalls(), e.srv.UploadedBytes()
 
 	created := 0
@@ -315,9 +424,20 @@ func TestMatrixSameNewRepository(t *testing.T) {
 		if strings.Contains(r.out.Log, "::error") {
 			t.Errorf("job %d: an error annotation in a run that succeeded:\n%s", i, r.out.Log)
 		}
+		// A run may create a setting or find it as wanted; one that
+		// updated or removed a setting found another job's write
+		// different from its own: the jobs fight.
+		for _, row := range repositoryRows(r.out.Summary) {
+			if row[3] != "created" && row[3] != "unchanged" {
+				t.Errorf("job %d: %s was %s (found %s)", i, row[0], row[3], row[2])
+			}
+		}
 	}
 	if t.Failed() {
 		t.FailNow()
+	}
+	if rows := repositoryRows(runs[0].out.Summary); len(rows) < 6 {
+		t.Errorf("the summary's repository table has %d rows, want one per setting:\n%s", len(rows), runs[0].out.Summary)
 	}
 	if created != 1 {
 		t.Errorf("%d runs say they created the repository, want 1", created)
@@ -466,6 +586,21 @@ func (e *env) checkRepository(t *testing.T, ctx context.Context) {
 	}
 }
 
+// repositoryRows returns the cells of the summary's repository table:
+// setting, desired, found, action.
+func repositoryRows(summary string) [][]string {
+	section, _, _ := strings.Cut(summary, "\n## Image")
+	var rows [][]string
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if !strings.HasPrefix(line, "| ") || len(cells) != 4 || cells[0] == "Setting" {
+			continue
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
 func isWrite(op string) bool {
 	for _, p := range []string{"Describe", "Get", "List", "BatchGet", "BatchCheck"} {
 		if strings.HasPrefix(op, p) {
@@ -479,32 +614,27 @@ func TestMatrixSameImmutableTag(t *testing.T) {
 	base := baseLayer(t)
 	const tag = "release-1"
 
+	// Every run looks the tag up, finds it free and uploads its image; the
+	// gate then lets all of them write the tag at once. ecrlocal keeps the
+	// first and refuses the others.
 	t.Run("different images", func(t *testing.T) {
 		e := start(t)
 		runs := newMatrix(t,
 			func(i int) v1.Image { return matrixImage(t, base, fmt.Sprintf("job %d", i)) },
 			func(int) string { return tag },
 			"image_tag_mutability", "IMMUTABLE")
+		gate := newTagGate(tag, parallelJobs, false)
 		seen := e.watchTag(t, tag)
-		wall := e.runMatrix(t, runs)
+		wall := e.runMatrix(t, runs, gate)
 		moves := seen()
+		if lookups, _, held := gate.report(); held || lookups < parallelJobs {
+			t.Errorf("the gate saw %d look-ups of %s (want %d) and gave up waiting: %v", lookups, tag, parallelJobs, held)
+		}
 
 		var winners []int
 		for i, r := range runs {
 			if r.out.ExitCode == 0 {
 				winners = append(winners, i)
-				continue
-			}
-			errs := errorAnnotations(r.out.Log)
-			if len(errs) == 0 {
-				t.Errorf("job %d failed without an error annotation:\n%s", i, r.out.Log)
-				continue
-			}
-			if !strings.Contains(errs[0], tag) || !strings.Contains(strings.ToLower(errs[0]), "immutable") {
-				t.Errorf("job %d: the error does not name tag %s as immutable: %s", i, tag, errs[0])
-			}
-			if strings.Contains(r.out.Outputs["image_tags"], tag) {
-				t.Errorf("job %d failed but its outputs claim %s: %v", i, tag, r.out.Outputs)
 			}
 		}
 		if len(winners) != 1 {
@@ -520,10 +650,28 @@ func TestMatrixSameImmutableTag(t *testing.T) {
 		if len(moves) > 1 {
 			t.Errorf("%s moved during the matrix: it named %v", tag, moves)
 		}
+		for i, r := range runs {
+			if i == winners[0] {
+				continue
+			}
+			errs := errorAnnotations(r.out.Log)
+			if len(errs) != 1 {
+				t.Errorf("job %d: %d error annotations, want 1:\n%s", i, len(errs), r.out.Log)
+				continue
+			}
+			for _, s := range []string{"::error title=Immutable tag::", `tag "` + tag + `"`, "already names " + win.digest, "IMMUTABLE", "Another run wrote the tag", r.digest + " was uploaded by digest"} {
+				if !strings.Contains(errs[0], s) {
+					t.Errorf("job %d: the error lacks %q: %s", i, s, errs[0])
+				}
+			}
+			if len(r.out.Outputs) != 0 {
+				t.Errorf("job %d failed but set outputs: %v", i, r.out.Outputs)
+			}
+		}
 		e.checkSecrets(t, runs)
 		rows, total, maxRun := apiTable(runs)
 		logAPITable(t, rows, len(runs))
-		t.Logf("matrix of %d on one immutable tag: wall %.1fs, 1 winner (job %d), %d clear failures; ECR API calls %d (%.1f per run, max %d in a run)",
+		t.Logf("matrix of %d on one immutable tag, different images: wall %.1fs, 1 winner (job %d), %d runs failed naming the tag; ECR API calls %d (%.1f per run, max %d in a run)",
 			len(runs), wall.Seconds(), winners[0], len(runs)-1, total, float64(total)/float64(len(runs)), maxRun)
 		for i, r := range runs {
 			if i != winners[0] {
@@ -533,14 +681,15 @@ func TestMatrixSameImmutableTag(t *testing.T) {
 		}
 	})
 
-	t.Run("identical images", func(t *testing.T) {
+	identical := func(t *testing.T, realECR bool) {
 		e := start(t)
 		img := matrixImage(t, base, "the same for every job")
 		runs := newMatrix(t,
 			func(int) v1.Image { return img },
 			func(int) string { return tag },
 			"image_tag_mutability", "IMMUTABLE")
-		wall := e.runMatrix(t, runs)
+		gate := newTagGate(tag, parallelJobs, realECR)
+		wall := e.runMatrix(t, runs, gate)
 		for i, r := range runs {
 			if r.out.ExitCode != 0 {
 				t.Errorf("job %d: exit %d\n%s", i, r.out.ExitCode, r.out.Log)
@@ -551,11 +700,23 @@ func TestMatrixSameImmutableTag(t *testing.T) {
 		if got := e.digestOf(t, repoName+":"+tag); got != runs[0].digest {
 			t.Errorf("%s names %s, want %s", tag, got, runs[0].digest)
 		}
+		lookups, rejected, held := gate.report()
+		if held || lookups < parallelJobs {
+			t.Errorf("the gate saw %d look-ups of %s (want %d) and gave up waiting: %v", lookups, tag, parallelJobs, held)
+		}
+		if realECR && rejected != parallelJobs-1 {
+			t.Errorf("%d tag writes were refused as ECR refuses them, want %d (every run but the first)", rejected, parallelJobs-1)
+		}
 		e.checkSecrets(t, runs)
 		_, total, maxRun := apiTable(runs)
-		t.Logf("matrix of %d pushing one image under one immutable tag: wall %.1fs, all succeeded; ECR API calls %d (%.1f per run, max %d in a run)",
-			len(runs), wall.Seconds(), total, float64(total)/float64(len(runs)), maxRun)
-	})
+		t.Logf("matrix of %d pushing one image under one immutable tag: wall %.1fs, all succeeded, %d tag writes refused with TAG_INVALID; ECR API calls %d (%.1f per run, max %d in a run)",
+			len(runs), wall.Seconds(), rejected, total, float64(total)/float64(len(runs)), maxRun)
+	}
+	t.Run("identical images", func(t *testing.T) { identical(t, false) })
+	// Real ECR refuses a second write of an immutable tag even at the same
+	// digest; a run that meets that finds its image under the tag and
+	// succeeds.
+	t.Run("identical images, TAG_INVALID as ECR answers", func(t *testing.T) { identical(t, true) })
 }
 
 // watchTag reads tag's digest every few milliseconds until the returned

@@ -184,8 +184,8 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	if o.RoleToAssume != "" {
 		// Credentials this action obtained are masked here. Credentials from
-		// the environment are not: their source (repository secrets, or
-		// configure-aws-credentials) has masked them already.
+		// the environment are not masked by Load: report.New masks them
+		// before the action's first line.
 		secrets.add(creds.AccessKeyID)
 		secrets.add(creds.SecretAccessKey)
 		secrets.add(creds.SessionToken)

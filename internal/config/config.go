@@ -177,9 +177,21 @@ func Load(getenv func(string) string) (*Config, error) {
 			bad("repository", full, "is not a valid ECR repository name: %v", err)
 		}
 	} else if project != "" && env != "" {
-		c.Repository = project + "-" + env + "-" + withDefault("repository_name")
+		name := withDefault("repository_name")
+		c.Repository = project + "-" + env + "-" + name
 		if err := policy.ValidateRepositoryName(c.Repository); err != nil {
-			bad("project_name", c.Repository, "with environment and repository_name it forms the repository name shown, which ECR refuses: it %v. Change these inputs or set repository", err)
+			// Name the part at fault; parts that are each fine join into
+			// a valid name, so only the length is left to blame on all.
+			blamed := false
+			for _, part := range []struct{ input, value string }{{"project_name", project}, {"environment", env}, {"repository_name", name}} {
+				if perr := policy.ValidateRepositoryNamePart(part.value); perr != nil {
+					bad(part.input, part.value, "is part of the repository name <project_name>-<environment>-<repository_name>, which ECR would refuse: it %v. Change it or set repository", perr)
+					blamed = true
+				}
+			}
+			if !blamed {
+				bad("project_name", c.Repository, "with environment and repository_name it forms the repository name shown, which ECR refuses: it %v. Change these inputs or set repository", err)
+			}
 		}
 	}
 
@@ -313,11 +325,19 @@ func Load(getenv func(string) string) (*Config, error) {
 		bad("aws_region", c.Region, "is not an AWS region name such as us-east-1")
 	}
 	c.RoleToAssume = in("role_to_assume")
+	if c.RoleToAssume != "" {
+		if err := policy.ValidateRoleARN(c.RoleToAssume); err != nil {
+			bad("role_to_assume", c.RoleToAssume, "%v", err)
+		}
+	}
 	c.RoleSessionName = withDefault("role_session_name")
 	if !sessionNamePattern.MatchString(c.RoleSessionName) {
 		bad("role_session_name", c.RoleSessionName, "must be 2 to 64 characters of letters, digits and =,.@-_")
 	}
 	c.Audience = withDefault("audience")
+	if !audiencePattern.MatchString(c.Audience) {
+		bad("audience", c.Audience, "must be 1 to 255 printable ASCII characters without spaces (an OIDC client ID, e.g. sts.amazonaws.com)")
+	}
 
 	// The image to push, and its tags. Reading the event payload (for the
 	// git context of the tags) is, with lifecycle_policy, the only file read.
@@ -339,6 +359,10 @@ func Load(getenv func(string) string) (*Config, error) {
 var (
 	regionPattern      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	// audiencePattern: an IAM OIDC provider's client IDs are 1 to 255
+	// characters (CreateOpenIDConnectProvider ClientIDList); the audience
+	// also travels in a URL query, so no spaces or control characters.
+	audiencePattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 )
 
 // workspaceDir returns the absolute, cleaned GITHUB_WORKSPACE, or the

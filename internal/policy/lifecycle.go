@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -144,6 +145,9 @@ func ValidateLifecyclePolicy(doc string) error {
 	if dec.More() {
 		return &ValidationError{Problems: []string{"trailing data after the JSON document"}}
 	}
+	if bad := unknownKeys(json.RawMessage(doc), "rules"); len(bad) > 0 {
+		return &ValidationError{Problems: []string{fmt.Sprintf("unknown field %s at the top level: the document is {\"rules\": [...]}, and ECR's field names are case-sensitive", strings.Join(bad, ", "))}}
+	}
 	if len(raw.Rules) == 0 {
 		return &ValidationError{Problems: []string{`"rules" must be a non-empty array`}}
 	}
@@ -161,6 +165,10 @@ func ValidateLifecyclePolicy(doc string) error {
 		d.DisallowUnknownFields()
 		if err := d.Decode(&rule); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", where, err))
+			continue
+		}
+		if bad := ruleUnknownKeys(r); len(bad) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: unknown field %s (ECR's field names are case-sensitive: rulePriority, description, selection, action)", where, strings.Join(bad, ", ")))
 			continue
 		}
 		if rule.RulePriority < 1 {
@@ -250,6 +258,46 @@ func ValidateLifecyclePolicy(doc string) error {
 		return &ValidationError{Problems: problems}
 	}
 	return nil
+}
+
+// unknownKeys returns, quoted, the keys of the JSON object obj that are not
+// in allowed, compared exactly: encoding/json matches field names without
+// regard to case, ECR does not ("RulePriority" is not "rulePriority"). A
+// value that is not an object has no keys.
+func unknownKeys(obj json.RawMessage, allowed ...string) []string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return nil
+	}
+	var bad []string
+	for k := range m {
+		found := false
+		for _, a := range allowed {
+			if k == a {
+				found = true
+				break
+			}
+		}
+		if !found {
+			bad = append(bad, strconv.Quote(k))
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+// ruleUnknownKeys applies unknownKeys to a rule, its selection and its action.
+func ruleUnknownKeys(rule json.RawMessage) []string {
+	bad := unknownKeys(rule, "rulePriority", "description", "selection", "action")
+	var parts struct {
+		Selection json.RawMessage `json:"selection"`
+		Action    json.RawMessage `json:"action"`
+	}
+	if json.Unmarshal(rule, &parts) == nil {
+		bad = append(bad, unknownKeys(parts.Selection, "tagStatus", "tagPatternList", "tagPrefixList", "storageClass", "countType", "countUnit", "countNumber")...)
+		bad = append(bad, unknownKeys(parts.Action, "type", "targetStorageClass")...)
+	}
+	return bad
 }
 
 // NormalizeLifecyclePolicy returns a canonical form of a lifecycle policy for

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,7 +27,13 @@ var (
 	accountIDPattern        = regexp.MustCompile(`^[0-9]{12}$`)
 	// KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<id> or alias/<name>.
 	kmsKeyARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$`)
+	// IAM role ARN in any partition: arn:<partition>:iam::<account>:role/<path/><name>
+	// (IAM User Guide, "IAM identifiers"; role names use [\w+=,.@-]).
+	roleARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 )
+
+// MaxRoleARNLength is the longest IAM role ARN STS takes (AssumeRole RoleArn).
+const MaxRoleARNLength = 2048
 
 // Mutability modes ECR accepts (PutImageTagMutability).
 const (
@@ -67,6 +74,20 @@ func ValidateRepositoryName(name string) error {
 		return fmt.Errorf("must match %s: lower-case letters and digits, separated by single '.', '_', '-' or '/'", repositoryNamePattern.String())
 	}
 	return nil
+}
+
+// ValidateRepositoryNamePart checks a part of a repository name that is
+// joined with '-' to others (project_name, environment, repository_name):
+// the name grammar without the length limit, which only the whole name has.
+// Parts that pass always join into a name that matches the grammar.
+func ValidateRepositoryNamePart(part string) error {
+	if repositoryNamePattern.MatchString(part) {
+		return nil
+	}
+	if lower := strings.ToLower(part); lower != part && repositoryNamePattern.MatchString(lower) {
+		return fmt.Errorf("must be lower case (ECR accepts only a-z, 0-9, '.', '_', '-' and '/'): try %q", lower)
+	}
+	return fmt.Errorf("must be lower-case letters and digits, separated by single '.', '_', '-' or '/' (ECR's repository name grammar)")
 }
 
 // ValidateMutabilityFilter checks one WILDCARD exclusion filter.
@@ -170,16 +191,32 @@ func ValidateResourceTag(key, value string) error {
 		return fmt.Errorf("value of tag %q is longer than %d characters", key, MaxTagValueLength)
 	case strings.HasPrefix(strings.ToLower(key), "aws:"):
 		return fmt.Errorf("tag key %q uses the reserved prefix aws:", key)
-	case strings.ContainsAny(key+value, "\n\r\t"):
+	case !utf8.ValidString(key + value):
+		return fmt.Errorf("tag %q is not valid UTF-8", key)
+	case strings.IndexFunc(key+value, isControl) >= 0:
 		return fmt.Errorf("tag %q contains a control character", key)
 	}
 	return nil
+}
+
+// isControl reports control characters, including the Unicode line and
+// paragraph separators, which no tag, name or label should hold.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }
 
 // ValidateAccountID checks a 12-digit AWS account ID (a string: it may start with 0).
 func ValidateAccountID(id string) error {
 	if !accountIDPattern.MatchString(id) {
 		return fmt.Errorf("%q is not a 12-digit AWS account ID (keep leading zeros, e.g. 012345678901)", id)
+	}
+	return nil
+}
+
+// ValidateRoleARN checks the shape of an IAM role ARN (role_to_assume).
+func ValidateRoleARN(arn string) error {
+	if len(arn) > MaxRoleARNLength || !roleARNPattern.MatchString(arn) {
+		return fmt.Errorf("is not an IAM role ARN: expected arn:aws:iam::<12-digit account>:role/<name> (or another partition such as arn:aws-us-gov)")
 	}
 	return nil
 }

@@ -3,6 +3,7 @@
 //
 //	go run ./cmd/ecrlocal -addr 127.0.0.1:0 [-account ID] [-region R] [-data DIR]
 //	                      [-vulndb FILE] [-scan-delay DURATION]
+//	                      [-fault OPERATION=KIND:COUNT]... [-token-ttl DURATION]
 //
 // Besides the two APIs it answers two counters for tests and benchmarks:
 //
@@ -60,6 +61,26 @@ CloudWatch Logs: requests with an X-Amz-Target of Logs_20140328.* are
 answered by a local CloudWatch Logs (log groups, streams and events in
 memory), so AWS_ENDPOINT_URL_CLOUDWATCH_LOGS can point here too.
 
+Faults, to replay a failure against the built binary (-fault repeats;
+faults for one operation strike in the order given):
+  -fault Operation=throttle:N
+        the next N calls of that ECR API operation (e.g. PutImage,
+        GetAuthorizationToken) get ThrottlingException (HTTP 400)
+  -fault Operation=ExceptionName:N
+        the next N calls get that exception instead, e.g.
+        PutImage=ServerException:1 (HTTP 500) or
+        CreateRepository=AccessDeniedException:2 (HTTP 400)
+  -fault blob-upload=reset:N | blob-upload=500:N | blob-upload=503:N
+        the next N registry requests that carry blob bytes (PATCH and PUT
+        of an upload) read half the body, drop the upload, then reset the
+        TCP connection or answer 500 UNKNOWN / 503 UNAVAILABLE
+  -token-ttl DURATION
+        registry tokens from GetAuthorizationToken expire after DURATION
+        instead of ECR's 12h; the registry then answers 403 DENIED "Your
+        authorization token has expired", as ECR does
+GET /_ecrlocal/registry-calls reports the faults that struck as
+"faults_struck": {"blob-upload":N}.
+
 Counters, for tests and benchmarks (ResetCalls in Go clears both):
   GET /_ecrlocal/calls
         ECR API calls by operation: {"CreateRepository":1,"DescribeRepositories":2}
@@ -91,6 +112,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "directory for blobs (default: a temporary directory removed on exit)")
 	vulndb := fs.String("vulndb", "", "vulnerability database `FILE` for image scans (JSON; default: none, scans find nothing)")
 	scanDelay := fs.Duration("scan-delay", 0, "how long a scan stays IN_PROGRESS at least, e.g. 2s")
+	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
+	var faults []ecrlocal.FaultSpec
+	fs.Func("fault", "inject a fault: `OPERATION=KIND:COUNT` (repeatable; see above)", func(v string) error {
+		f, err := ecrlocal.ParseFaultSpec(v)
+		if err != nil {
+			return err
+		}
+		faults = append(faults, f)
+		return nil
+	})
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -102,6 +133,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *scanDelay < 0 {
 		return fmt.Errorf("-scan-delay %v is negative", *scanDelay)
 	}
+	if *tokenTTL <= 0 {
+		return fmt.Errorf("-token-ttl %v must be positive, e.g. 30s", *tokenTTL)
+	}
 	var db []ecrlocal.Vuln
 	if *vulndb != "" {
 		var err error
@@ -109,11 +143,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay})
+	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	for _, f := range faults {
+		if err := srv.Apply(f); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)

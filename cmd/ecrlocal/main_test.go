@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -71,6 +72,12 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-vulndb", "testdata/does-not-exist.json"},
 		{"-scan-delay", "-1s"},
 		{"-scan-delay", "soon"},
+		{"-token-ttl", "0s"},
+		{"-token-ttl", "-1m"},
+		{"-fault", "blob-upload=404:1"},
+		{"-fault", "PushImage=throttle:1"},
+		{"-fault", "PutImage=throttle:0"},
+		{"-fault", "PutImage"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
@@ -87,6 +94,8 @@ func TestUsageDocumentsTheCounters(t *testing.T) {
 		"/_ecrlocal/calls", "/_ecrlocal/registry-calls", `"uploaded_bytes"`,
 		"upload.mount", "manifest.put", "-addr", "-data",
 		"-vulndb", "-scan-delay", "fixed_version", "DescribeImageScanFindings",
+		"-fault", "=throttle:N", "blob-upload=reset:N", "blob-upload=500:N", "blob-upload=503:N",
+		"ExceptionName:N", "-token-ttl", "403 DENIED", "faults_struck",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, stderr.String())
@@ -125,5 +134,107 @@ func TestRunLoadsTheVulnerabilityDatabase(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after its context was cancelled")
+	}
+}
+
+// startRun runs the command with args until the test ends and returns its URL.
+func startRun(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("run did not return after its context was cancelled")
+		}
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the first line: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	return strings.TrimPrefix(strings.TrimSpace(line), "ecrlocal listening on ")
+}
+
+func TestRunAppliesFaultsAndTokenTTL(t *testing.T) {
+	url := startRun(t, "-fault", "GetAuthorizationToken=throttle:1", "-fault", "CreateRepository=ServerException:1",
+		"-fault", "blob-upload=503:1", "-token-ttl", "90s")
+	call := func(op, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921."+op)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, out := call("GetAuthorizationToken", "{}"); code != 400 || out["__type"] != "ThrottlingException" {
+		t.Errorf("first GetAuthorizationToken = %d %v, want 400 ThrottlingException", code, out)
+	}
+	if code, out := call("CreateRepository", `{"repositoryName":"app"}`); code != 500 || out["__type"] != "ServerException" {
+		t.Errorf("first CreateRepository = %d %v, want 500 ServerException", code, out)
+	}
+	if code, out := call("CreateRepository", `{"repositoryName":"app"}`); code != 200 {
+		t.Fatalf("second CreateRepository = %d %v, want 200", code, out)
+	}
+	before := time.Now()
+	code, out := call("GetAuthorizationToken", "{}")
+	if code != 200 {
+		t.Fatalf("second GetAuthorizationToken = %d %v", code, out)
+	}
+	d := out["authorizationData"].([]any)[0].(map[string]any)
+	expires := time.Unix(int64(d["expiresAt"].(float64)), 0)
+	if ttl := expires.Sub(before); ttl < 85*time.Second || ttl > 95*time.Second {
+		t.Errorf("token valid for %v, want about 90s (-token-ttl)", ttl)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(d["authorizationToken"].(string))
+	_, password, _ := strings.Cut(string(raw), ":")
+	do := func(method, u string, body []byte) *http.Response {
+		t.Helper()
+		if !strings.HasPrefix(u, "http") {
+			u = url + u
+		}
+		req, _ := http.NewRequest(method, u, bytes.NewReader(body))
+		req.SetBasicAuth("AWS", password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := do(http.MethodPost, "/v2/app/blobs/uploads/", nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST upload = %d", resp.StatusCode)
+	}
+	if resp = do(http.MethodPatch, resp.Header.Get("Location"), bytes.Repeat([]byte("x"), 100_000)); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("PATCH with -fault blob-upload=503:1 = %d, want 503", resp.StatusCode)
+	}
+	resp2, err := http.Get(url + "/_ecrlocal/registry-calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	var rep struct {
+		FaultsStruck map[string]int `json:"faults_struck"`
+	}
+	if err := json.NewDecoder(resp2.Body).Decode(&rep); err != nil || rep.FaultsStruck["blob-upload"] != 1 {
+		t.Errorf("registry-calls faults_struck = %v (%v), want blob-upload 1", rep.FaultsStruck, err)
 	}
 }

@@ -67,12 +67,15 @@ type Workflow struct {
 	redactions  []string        // the masked values and their escaped forms, longest first
 }
 
-// secretEnvVars hold secrets the runner or an earlier step hands the
-// step: the AWS credentials a credentials step leaves (both spellings the
-// SDK reads, and the legacy session token name) and the runner's tokens.
-var secretEnvVars = [...]string{
-	"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-	"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+// secretEnvVars returns the variables that hold secrets the runner or an
+// earlier step hands the step: the AWS credentials a credentials step leaves
+// (both spellings the SDK reads, and the legacy session token name) and the
+// runner's tokens.
+func secretEnvVars() []string {
+	return []string{
+		"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN",
+	}
 }
 
 // minRedacted is the shortest masked value redact rewrites. A shorter one is
@@ -101,7 +104,7 @@ func New(out io.Writer, getenv func(string) string) *Workflow {
 		annotations: map[string]int{},
 		masked:      map[string]bool{},
 	}
-	for _, name := range secretEnvVars {
+	for _, name := range secretEnvVars() {
 		w.Mask(getenv(name))
 	}
 	return w

@@ -240,11 +240,51 @@ func explainRegistry(err error) error {
 	}
 	switch te.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
+		if action, why := registryDeniedAction(te); action != "" {
+			return fmt.Errorf("%w\n\nThe credentials lack %s on the repository%s. Add it to the role's policy (the README lists the minimal policy).", err, action, why)
+		}
 		return fmt.Errorf("%w\n\nThe registry refused the credentials. Pushing needs ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage and ecr:BatchGetImage on the repository (the README lists the policy); a private source registry needs its own login", err)
 	case http.StatusTooManyRequests:
 		return fmt.Errorf("%w\n\nThe registry kept rate-limiting after retries; re-run the job", err)
 	}
 	return err
+}
+
+// registryDeniedAction is the IAM action a registry 403 is about: the one
+// ECR's DENIED message names, or for a HEAD (whose answer has no body) the
+// action ECR checks for it, with why it may be something else.
+func registryDeniedAction(te *transport.Error) (action, why string) {
+	if te.StatusCode != http.StatusForbidden {
+		return "", ""
+	}
+	for _, d := range te.Errors {
+		if a := deniedAction(d.Message); a != "" {
+			return a, ""
+		}
+	}
+	if te.Request == nil || te.Request.Method != http.MethodHead {
+		return "", ""
+	}
+	const headWhy = ", or the registry token expired (a HEAD answer carries no reason)"
+	switch p := te.Request.URL.Path; {
+	case strings.Contains(p, "/blobs/"):
+		return "ecr:BatchCheckLayerAvailability", headWhy
+	case strings.Contains(p, "/manifests/"):
+		return "ecr:BatchGetImage", headWhy
+	}
+	return "", ""
+}
+
+// deniedAction returns the IAM action an AWS AccessDenied message names
+// ("User: … is not authorized to perform: ecr:TagResource on resource: …"),
+// or "".
+func deniedAction(msg string) string {
+	_, rest, ok := strings.Cut(msg, "is not authorized to perform: ")
+	if !ok {
+		return ""
+	}
+	action, _, _ := strings.Cut(rest, " ")
+	return action
 }
 
 func platformsText(ps []string) string {

@@ -1,10 +1,13 @@
 package awsauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -71,28 +74,104 @@ func Login(ctx context.Context, api TokenAPI, mask func(string)) (*RegistryLogin
 // ecrHost matches ECR registry hosts and captures the region.
 var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)
 
+// Renewal defaults: a token is renewed when less than a quarter of its
+// lifetime is left, and at most maxRefreshMargin before it expires (ECR's
+// tokens last 12 hours).
+const maxRefreshMargin = 5 * time.Minute
+
 // Keychain gives go-containerregistry the credentials of each registry: the
 // target's from the login the run already made, any other ECR registry's from
 // GetAuthorizationToken in its region (same AWS credentials), and everything
 // else from the fallback (the Docker config, else anonymous). An ECR token
 // that cannot be had is an error, never a silent anonymous attempt.
+//
+// ECR tokens are renewed: the Authenticator it returns logs in again when
+// the token is close to its expiresAt, and Transport renews a token the
+// registry refuses as expired. Renewals of one registry are single-flight:
+// however many blobs upload at once, one GetAuthorizationToken call renews
+// a token.
 type Keychain struct {
 	regionAPI func(region string) TokenAPI
 	mask      func(string)
 	fallback  authn.Keychain
+	now       func() time.Time
+	margin    time.Duration // < 0: the default (see maxRefreshMargin)
 
-	mu     sync.Mutex
-	logins map[string]*RegistryLogin
+	mu       sync.Mutex
+	sessions map[string]*session
+	renewals int
+}
+
+// session is one ECR registry's login and how to renew it.
+type session struct {
+	host string
+	api  TokenAPI // nil: the login cannot be renewed
+
+	mu     sync.Mutex // held while renewing: one renewal at a time
+	login  *RegistryLogin
+	issued time.Time // when login was obtained, by the local clock
+}
+
+// KeychainOption configures a Keychain.
+type KeychainOption func(*Keychain)
+
+// WithPrimaryAPI is the API that issued the primary login, so that the
+// Keychain can renew it. Without it the primary login is used as it is.
+func WithPrimaryAPI(api TokenAPI) KeychainOption {
+	return func(k *Keychain) {
+		if s := k.sessions[k.primaryHost()]; s != nil {
+			s.api = api
+		}
+	}
+}
+
+// WithRefreshMargin renews a token when less than d is left before its
+// expiresAt. The default is a quarter of the token's lifetime, at most 5
+// minutes; 0 renews only tokens the registry refuses as expired.
+func WithRefreshMargin(d time.Duration) KeychainOption {
+	return func(k *Keychain) {
+		if d >= 0 {
+			k.margin = d
+		}
+	}
+}
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) KeychainOption {
+	return func(k *Keychain) { k.now = now }
 }
 
 // NewKeychain returns a Keychain that knows primary already. regionAPI makes
 // an ECR client for another region; fallback may be nil (anonymous).
-func NewKeychain(primary *RegistryLogin, regionAPI func(region string) TokenAPI, mask func(string), fallback authn.Keychain) *Keychain {
-	k := &Keychain{regionAPI: regionAPI, mask: mask, fallback: fallback, logins: map[string]*RegistryLogin{}}
+func NewKeychain(primary *RegistryLogin, regionAPI func(region string) TokenAPI, mask func(string), fallback authn.Keychain, opts ...KeychainOption) *Keychain {
+	k := &Keychain{regionAPI: regionAPI, mask: mask, fallback: fallback, now: time.Now, margin: -1, sessions: map[string]*session{}}
 	if primary != nil {
-		k.logins[primary.Host] = primary
+		k.sessions[primary.Host] = &session{host: primary.Host, login: primary}
+	}
+	for _, o := range opts {
+		o(k)
+	}
+	if s := k.sessions[k.primaryHost()]; s != nil {
+		s.issued = k.now() // the login was made just before
 	}
 	return k
+}
+
+// primaryHost is the host of the login NewKeychain was given, if any. It is
+// the only session before the first Resolve.
+func (k *Keychain) primaryHost() string {
+	for h := range k.sessions {
+		return h
+	}
+	return ""
+}
+
+// Renewals is how many times a registry token was renewed (a
+// GetAuthorizationToken call each).
+func (k *Keychain) Renewals() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.renewals
 }
 
 // Resolve implements authn.Keychain.
@@ -105,19 +184,190 @@ func (k *Keychain) ResolveContext(ctx context.Context, r authn.Resource) (authn.
 	host := r.RegistryStr()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if l, ok := k.logins[host]; ok {
-		return &authn.Basic{Username: l.Username, Password: l.Password}, nil
+	if s, ok := k.sessions[host]; ok {
+		return &ecrAuthenticator{k: k, s: s}, nil
 	}
 	if m := ecrHost.FindStringSubmatch(host); m != nil && k.regionAPI != nil {
-		l, err := Login(ctx, k.regionAPI(m[1]), k.mask)
+		api := k.regionAPI(m[1])
+		issued := k.now()
+		l, err := Login(ctx, api, k.mask)
 		if err != nil {
 			return nil, fmt.Errorf("getting an ECR token for %s (region %s): %w", host, m[1], err)
 		}
-		k.logins[host] = l
-		return &authn.Basic{Username: l.Username, Password: l.Password}, nil
+		s := &session{host: host, api: api, login: l, issued: issued}
+		k.sessions[host] = s
+		return &ecrAuthenticator{k: k, s: s}, nil
 	}
 	if k.fallback == nil {
 		return authn.Anonymous, nil
 	}
 	return authn.Resolve(ctx, k.fallback, r)
+}
+
+func (k *Keychain) session(host string) *session {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sessions[host]
+}
+
+// refreshMargin is how long before its expiry s's token is renewed.
+func (k *Keychain) refreshMargin(s *session) time.Duration {
+	if k.margin >= 0 {
+		return k.margin
+	}
+	return min(maxRefreshMargin, s.login.ExpiresAt.Sub(s.issued)/4)
+}
+
+// renewLocked replaces s's login with a new one. The caller holds s.mu.
+func (k *Keychain) renewLocked(ctx context.Context, s *session) error {
+	issued := k.now()
+	l, err := Login(ctx, s.api, k.mask)
+	if err != nil {
+		return fmt.Errorf("renewing the ECR token for %s (ecr:GetAuthorizationToken): %w", s.host, err)
+	}
+	if l.Host == "" {
+		l.Host = s.host
+	}
+	s.login, s.issued = l, issued
+	k.mu.Lock()
+	k.renewals++
+	k.mu.Unlock()
+	return nil
+}
+
+// current returns s's login, renewed first when it is within the margin of
+// its expiry. A failed renewal of a token that has not expired yet keeps
+// the token: the registry will say when it is no longer good.
+func (k *Keychain) current(ctx context.Context, s *session) (*RegistryLogin, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.login
+	if s.api == nil || l.ExpiresAt.IsZero() || k.now().Before(l.ExpiresAt.Add(-k.refreshMargin(s))) {
+		return l, nil
+	}
+	if err := k.renewLocked(ctx, s); err != nil {
+		if k.now().Before(l.ExpiresAt) {
+			return l, nil
+		}
+		return nil, err
+	}
+	return s.login, nil
+}
+
+// refused renews s's token after the registry refused password, unless
+// another request renewed it already. It returns the login to retry with,
+// or nil when there is nothing better to retry with.
+func (k *Keychain) refused(ctx context.Context, s *session, password string) *RegistryLogin {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.login.Password != password {
+		return s.login // renewed since the request was sent
+	}
+	if s.api == nil || k.renewLocked(ctx, s) != nil {
+		return nil
+	}
+	return s.login
+}
+
+// ecrAuthenticator is an ECR registry's credentials, renewed as they near
+// their expiry.
+type ecrAuthenticator struct {
+	k *Keychain
+	s *session
+}
+
+// Authorization implements authn.Authenticator.
+func (a *ecrAuthenticator) Authorization() (*authn.AuthConfig, error) {
+	return a.AuthorizationContext(context.Background())
+}
+
+// AuthorizationContext implements authn.ContextAuthenticator.
+func (a *ecrAuthenticator) AuthorizationContext(ctx context.Context) (*authn.AuthConfig, error) {
+	l, err := a.k.current(ctx, a.s)
+	if err != nil {
+		return nil, err
+	}
+	return &authn.AuthConfig{Username: l.Username, Password: l.Password}, nil
+}
+
+// Transport wraps inner (nil: http.DefaultTransport) for go-containerregistry
+// (remote.WithTransport): when an ECR registry this Keychain logs in to
+// refuses a request's token as expired (403 DENIED "Your authorization token
+// has expired", or 401), it renews the token once and sends the request
+// again with it. A request whose body cannot be read again goes back to the
+// caller with the refusal; its retry finds the renewed token.
+func (k *Keychain) Transport(inner http.RoundTripper) http.RoundTripper {
+	if inner == nil {
+		inner = http.DefaultTransport
+	}
+	return &renewingTransport{k: k, inner: inner}
+}
+
+type renewingTransport struct {
+	k     *Keychain
+	inner http.RoundTripper
+}
+
+// maxErrorBody bounds how much of a refusal is read to see why.
+const maxErrorBody = 64 << 10
+
+func (t *renewingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(req)
+	if err != nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
+		return resp, err
+	}
+	_, password, ok := req.BasicAuth()
+	s := t.k.session(req.URL.Host)
+	if !ok || s == nil {
+		return resp, nil
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil || !t.k.tokenRefused(s, resp.StatusCode, body, password) {
+		return resp, nil
+	}
+	l := t.k.refused(req.Context(), s, password)
+	if l == nil {
+		return resp, nil
+	}
+	retry := req.Clone(req.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil
+		}
+		b, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		retry.Body = b
+	}
+	retry.SetBasicAuth(l.Username, l.Password)
+	return t.inner.RoundTrip(retry)
+}
+
+// tokenRefused reports whether a 401 or 403 answer to a request sent with
+// password says the token is no good any more. ECR answers an expired token
+// with 403 DENIED "Your authorization token has expired. Reauthenticate and
+// try again." (ECR User Guide, troubleshooting Docker commands, HTTP 403);
+// other 403s are permission denials, which a new token does not cure. A
+// HEAD answer has no body: a 403 to it counts as expiry when the token it
+// carried is past its expiresAt or was replaced already.
+func (k *Keychain) tokenRefused(s *session, status int, body []byte, password string) bool {
+	if status == http.StatusUnauthorized {
+		return true
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		return IsExpiredTokenMessage(string(body))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.login.Password != password || !k.now().Before(s.login.ExpiresAt)
+}
+
+// IsExpiredTokenMessage reports whether a registry error message says the
+// authorization token has expired.
+func IsExpiredTokenMessage(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "token") && strings.Contains(m, "expired")
 }

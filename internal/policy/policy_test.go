@@ -2,6 +2,9 @@ package policy
 
 import (
 	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -223,6 +226,16 @@ func TestMergeCrossAccount(t *testing.T) {
 	if _, err := MergeCrossAccount("", "aws", []string{"*"}); err == nil {
 		t.Error("wildcard principal accepted")
 	}
+	// The partition comes from the repository ARN: one that is not a
+	// partition name must not turn the principal into a wildcard.
+	for _, p := range []string{"*", "", "aws*", "aws:iam::*:root#", "AWS"} {
+		if out, err := MergeCrossAccount("", p, []string{"012345678901"}); err == nil {
+			t.Errorf("partition %q accepted: %s", p, out)
+		}
+	}
+	if out, err := MergeCrossAccount("", "aws-us-gov", []string{"012345678901"}); err != nil || !strings.Contains(out, `"arn:aws-us-gov:iam::012345678901:root"`) {
+		t.Errorf("aws-us-gov: %s, %v", out, err)
+	}
 }
 
 func TestEqualRepositoryPolicies(t *testing.T) {
@@ -240,13 +253,151 @@ func FuzzValidateLifecyclePolicy(f *testing.F) {
 	f.Add(seedExample)
 	g, _ := GenerateLifecyclePolicy(LifecycleParams{MaxImageCount: 3, UntaggedImageDays: 1, ProtectedTags: []string{"v*"}})
 	f.Add(g)
+	untagged := `{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":7},"action":{"type":"expire"}}`
+	for _, doc := range []string{
+		`{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":30},"action":{"type":"expire"}},` + strings.Replace(untagged, `"rulePriority":1`, `"rulePriority":2`, 1) + `]}`,
+		`{"rules":[` + untagged + `,{"RulePriority":2,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":30},"action":{"type":"expire"}}]}`,
+		`{"Rules":[` + untagged + `]}`,
+		`{"rules":[` + untagged + `,{"rulePriority":3,"selection":{"tagStatus":"tagged","tagPatternList":["v*"],"countType":"imageCountMoreThan","countNumber":9999},"action":{"type":"expire"}},{"rulePriority":4,"selection":{"tagStatus":"tagged","tagPrefixList":["rel"],"storageClass":"standard","countType":"sinceImagePulled","countUnit":"days","countNumber":90},"action":{"type":"transition","targetStorageClass":"archive"}}]}`,
+		`{"rules":[` + untagged + `,` + untagged + `]}`,
+	} {
+		f.Add(doc)
+	}
+	// ECR's rules, written out independently of ValidateLifecyclePolicy
+	// (lifecycle_policy_parameters.html): field names as ECR spells them,
+	// integers where numbers are, unique priorities of at least 1, the any
+	// rule (at most one) last, tag lists only with tagged, at most 4
+	// wildcards per pattern, countUnit days with the since* count types and
+	// none with imageCountMoreThan, countNumber of at least 1.
+	intOf := func(v any) (int, bool) {
+		n, ok := v.(float64)
+		return int(n), ok && n == float64(int(n))
+	}
+	keysIn := func(m map[string]any, allowed ...string) bool {
+		for k := range m {
+			found := false
+			for _, a := range allowed {
+				found = found || k == a
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	ecrAccepts := func(doc string) string {
+		if n := len([]rune(doc)); n < 100 || n > 30720 {
+			return "length"
+		}
+		var top map[string]any
+		if json.Unmarshal([]byte(doc), &top) != nil || !keysIn(top, "rules") {
+			return "top level"
+		}
+		rules, ok := top["rules"].([]any)
+		if !ok || len(rules) == 0 {
+			return "rules"
+		}
+		prios := map[int]bool{}
+		maxPrio, anyPrio, anyCount := 0, 0, 0
+		for _, r := range rules {
+			rule, ok := r.(map[string]any)
+			if !ok || !keysIn(rule, "rulePriority", "description", "selection", "action") {
+				return "rule keys"
+			}
+			if d, ok := rule["description"]; ok {
+				if _, ok := d.(string); !ok {
+					return "description"
+				}
+			}
+			prio, ok := intOf(rule["rulePriority"])
+			if !ok || prio < 1 || prios[prio] {
+				return "rulePriority"
+			}
+			prios[prio] = true
+			maxPrio = max(maxPrio, prio)
+			sel, ok := rule["selection"].(map[string]any)
+			if !ok || !keysIn(sel, "tagStatus", "tagPatternList", "tagPrefixList", "storageClass", "countType", "countUnit", "countNumber") {
+				return "selection keys"
+			}
+			lists := 0
+			for _, key := range []string{"tagPatternList", "tagPrefixList"} {
+				v, present := sel[key]
+				if !present || v == nil {
+					continue
+				}
+				items, ok := v.([]any)
+				if !ok {
+					return key
+				}
+				if len(items) > 0 {
+					lists++
+				}
+				for _, it := range items {
+					s, ok := it.(string)
+					if !ok || s == "" || (key == "tagPatternList" && strings.Count(s, "*") > 4) {
+						return key + " item"
+					}
+				}
+			}
+			switch sel["tagStatus"] {
+			case "tagged":
+				if lists != 1 {
+					return "tagged lists"
+				}
+			case "any":
+				anyCount++
+				anyPrio = prio
+				fallthrough
+			case "untagged":
+				if lists != 0 {
+					return "untagged/any lists"
+				}
+			default:
+				return "tagStatus"
+			}
+			unit, hasUnit := sel["countUnit"]
+			switch sel["countType"] {
+			case "imageCountMoreThan":
+				if hasUnit && unit != "" {
+					return "countUnit with imageCountMoreThan"
+				}
+			case "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned":
+				if unit != "days" {
+					return "countUnit"
+				}
+			default:
+				return "countType"
+			}
+			if n, ok := intOf(sel["countNumber"]); !ok || n < 1 {
+				return "countNumber"
+			}
+			action, ok := rule["action"].(map[string]any)
+			if !ok || !keysIn(action, "type", "targetStorageClass") {
+				return "action keys"
+			}
+			if tp := action["type"]; tp != "expire" && tp != "transition" {
+				return "action type"
+			}
+		}
+		if anyCount > 1 || (anyCount == 1 && anyPrio != maxPrio) {
+			return "any rule not last"
+		}
+		return ""
+	}
 	f.Fuzz(func(t *testing.T, doc string) {
 		if ValidateLifecyclePolicy(doc) != nil {
 			return
 		}
-		// A policy we accept must normalize and compare equal to itself.
-		if _, err := NormalizeLifecyclePolicy(doc); err != nil {
+		if why := ecrAccepts(doc); why != "" {
+			t.Fatalf("accepted a policy ECR rejects (%s):\n%s", why, doc)
+		}
+		// A policy we accept must normalize, stably, and equal itself.
+		n, err := NormalizeLifecyclePolicy(doc)
+		if err != nil {
 			t.Fatalf("accepted policy does not normalize: %v", err)
+		}
+		if again, err := NormalizeLifecyclePolicy(n); err != nil || again != n {
+			t.Fatalf("normalizing is not stable: %q then %q (%v)", n, again, err)
 		}
 		if !EqualLifecyclePolicies(doc, doc) {
 			t.Fatal("accepted policy is not equal to itself")
@@ -255,24 +406,122 @@ func FuzzValidateLifecyclePolicy(f *testing.F) {
 }
 
 func FuzzMergeCrossAccount(f *testing.F) {
-	f.Add(`{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Principal":"*","Action":"ecr:*"}]}`, "012345678901")
-	f.Add(``, "111111111111")
-	f.Fuzz(func(t *testing.T, existing, account string) {
-		merged, err := MergeCrossAccount(existing, "aws", []string{account})
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Principal":"*","Action":"ecr:*"}]}`, "aws", "012345678901")
+	f.Add(``, "aws", "111111111111")
+	f.Add(``, "aws-us-gov", "111111111111,222222222222,111111111111")
+	f.Add(`{"Statement":{"Sid":"EcrActionCrossAccountPull","Effect":"Allow","Principal":"*","Action":"ecr:*"}}`, "aws-cn", "")
+	f.Add(`{"Statement":[{"Sid":"EcrActionCrossAccountPull","Effect":"Allow","Principal":{"AWS":"*"},"Action":"ecr:PutImage"},{"Sid":"EcrActionCrossAccountPull"}]}`, "aws", "012345678901")
+	f.Add(``, "*", "012345678901")
+	f.Add(``, "aws:iam::*:root#", "012345678901")
+	f.Fuzz(func(t *testing.T, existing, partition, accountList string) {
+		var accounts []string
+		if accountList != "" {
+			accounts = strings.Split(accountList, ",")
+		}
+		merged, err := MergeCrossAccount(existing, partition, accounts)
 		if err != nil {
 			return
 		}
-		if got := OwnedStatementAccounts(merged); len(got) != 1 || got[0] != account {
-			t.Fatalf("owned accounts = %q, want [%q]", got, account)
+		checkCrossAccountInvariants(t, existing, merged, partition, accounts)
+		if len(accounts) == 0 {
+			return
 		}
-		off, err := MergeCrossAccount(merged, "aws", nil)
+		if got, want := OwnedStatementAccounts(merged), uniqueSorted(accounts); !slices.Equal(got, want) {
+			t.Fatalf("owned accounts = %q, want %q", got, want)
+		}
+		off, err := MergeCrossAccount(merged, partition, nil)
 		if err != nil {
 			t.Fatalf("removing our statement: %v", err)
 		}
-		if off != "" && OwnedStatementAccounts(off) != nil {
-			t.Fatal("our statement survived removal")
-		}
+		checkCrossAccountInvariants(t, merged, off, partition, nil)
 	})
+}
+
+// rootPrincipal is the only principal the action's statement may name: an
+// account root, by 12-digit ID, in an AWS partition.
+var rootPrincipal = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:root$`)
+
+// checkCrossAccountInvariants checks what every MergeCrossAccount result
+// must hold: the action's statement (only when accounts are given, and
+// once) grants exactly the pull actions, to account roots named by ID,
+// never to "*" or a wildcard, with nothing else in it; every other
+// statement of existing is kept.
+func checkCrossAccountInvariants(t *testing.T, existing, merged, partition string, accounts []string) {
+	t.Helper()
+	if merged == "" {
+		if len(accounts) > 0 {
+			t.Fatal("accounts given, but the merged policy is empty")
+		}
+		return
+	}
+	if err := ValidateRepositoryPolicy(merged); err != nil {
+		t.Fatalf("merged policy is invalid: %v\n%s", err, merged)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(merged), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var ours []map[string]any
+	others := 0
+	for _, s := range statementsOf(doc) {
+		if m, ok := s.(map[string]any); ok && m["Sid"] == CrossAccountSid {
+			ours = append(ours, m)
+			continue
+		}
+		others++
+	}
+	wantOurs := 0
+	if len(accounts) > 0 {
+		wantOurs = 1
+	}
+	if len(ours) != wantOurs {
+		t.Fatalf("%d statements with Sid %s, want %d:\n%s", len(ours), CrossAccountSid, wantOurs, merged)
+	}
+	var before map[string]any
+	kept := 0
+	if strings.TrimSpace(existing) != "" && json.Unmarshal([]byte(existing), &before) == nil {
+		for _, s := range statementsOf(before) {
+			if m, ok := s.(map[string]any); !ok || m["Sid"] != CrossAccountSid {
+				kept++
+			}
+		}
+	}
+	if others != kept {
+		t.Fatalf("%d other statements after the merge, %d before:\n%s\n%s", others, kept, existing, merged)
+	}
+	for _, st := range ours {
+		keys := slices.Sorted(maps.Keys(st))
+		if !slices.Equal(keys, []string{"Action", "Effect", "Principal", "Sid"}) {
+			t.Fatalf("our statement has elements %v; want exactly Sid, Effect, Principal, Action:\n%s", keys, merged)
+		}
+		if st["Effect"] != "Allow" {
+			t.Fatalf("our statement's Effect is %v", st["Effect"])
+		}
+		actions := stringList(st["Action"])
+		slices.Sort(actions)
+		if !slices.Equal(actions, PullActions()) {
+			t.Fatalf("our statement grants %v; want only the pull actions %v", actions, PullActions())
+		}
+		p, ok := st["Principal"].(map[string]any)
+		if !ok || len(p) != 1 || p["AWS"] == nil {
+			t.Fatalf("our statement's Principal is %v; want {\"AWS\": [account roots]}", st["Principal"])
+		}
+		roots := stringList(p["AWS"])
+		if len(roots) == 0 {
+			t.Fatalf("our statement names no principal: %v", p["AWS"])
+		}
+		for _, r := range roots {
+			if strings.ContainsAny(r, "*?") || !rootPrincipal.MatchString(r) || !strings.HasPrefix(r, "arn:"+partition+":") {
+				t.Fatalf("our statement grants pull to %q; want arn:%s:iam::<12-digit account>:root only", r, partition)
+			}
+		}
+	}
+}
+
+func uniqueSorted(l []string) []string {
+	out := slices.Clone(l)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }

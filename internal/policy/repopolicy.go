@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +18,10 @@ const MaxRepositoryPolicyLength = 10240
 // action owns. Statements with other Sids belong to people or other tools and
 // are never changed.
 const CrossAccountSid = "EcrActionCrossAccountPull"
+
+// partitionPattern is an ARN partition: "aws", "aws-cn", "aws-us-gov",
+// "aws-iso-b", ...
+var partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 
 // PullActions are the ECR actions another account needs to pull images.
 func PullActions() []string {
@@ -56,6 +61,12 @@ func ValidateRepositoryPolicy(doc string) error {
 func CrossAccountStatement(partition string, accounts []string) (map[string]any, error) {
 	if len(accounts) == 0 {
 		return nil, fmt.Errorf("cross-account access needs at least one account ID")
+	}
+	// The partition comes from the repository ARN ECR returned; anything
+	// but a partition name (a "*", or text that reshapes the ARN) would make
+	// the principal a wildcard or someone else's.
+	if !partitionPattern.MatchString(partition) {
+		return nil, fmt.Errorf("%q is not an AWS partition (aws, aws-cn, aws-us-gov, ...): refusing to write a cross-account principal with it", partition)
 	}
 	principals := make([]any, 0, len(accounts))
 	seen := map[string]bool{}

@@ -12,7 +12,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/smithy-go"
@@ -32,9 +34,28 @@ func main() {
 	os.Exit(code)
 }
 
-// maxAttempts bounds the SDK's retries of throttled and transient calls
-// (ThrottlingException is normal when many matrix jobs share an account).
-const maxAttempts = 8
+// Retries of AWS calls (ECR, CloudWatch Logs, STS). ThrottlingException is
+// normal when many matrix jobs share an account, so every call goes through
+// the SDK's standard retryer, which retries throttling (the codes in
+// retry.DefaultThrottleErrorCodes), HTTP 5xx and connection errors, and
+// never AccessDenied or validation errors. Its backoff is full jitter:
+// before retry i (0-based) it waits rand[0,1) × min(1 s × 2^i, maxBackoff)
+// after throttling (a 50 ms base for other transient errors). maxAttempts
+// 8 is 7 retries: at most 1+2+4+8+16+20+20 = 71 s of waiting for one call,
+// about half that on average. AWS_MAX_ATTEMPTS, read by the SDK, overrides
+// maxAttempts. The scan waiter paces its own reads (internal/scan/ecrscan).
+const (
+	maxAttempts = 8
+	maxBackoff  = 20 * time.Second
+)
+
+// newRetryer is the retryer of every AWS client the action makes.
+func newRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = maxBackoff
+	})
+}
 
 func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string) int {
 	wf := report.New(stdout, getenv)
@@ -44,6 +65,12 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 			wf.Infof("could not write the job summary: %v", err)
 		}
 		return 1
+	}
+	// cancelled ends a run the runner cancelled (SIGINT, then SIGTERM 7.5 s
+	// later, then a kill): one annotation and the summary say what was
+	// left, and nothing more is written to AWS.
+	cancelled := func(while, state string) int {
+		return fail("Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) "+while+". "+state)
 	}
 
 	endInputs := wf.Group("Inputs")
@@ -82,15 +109,17 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		Audience:        cfg.Audience,
 		Getenv:          getenv,
 		Mask:            wf.Mask,
+		Retryer:         newRetryer,
 	})
 	endAuth()
 	if err != nil {
+		if title, msg, ok := explainThrottled(err); ok {
+			return fail(title, msg)
+		}
 		return fail("AWS credentials", err.Error())
 	}
 	wf.Infof("region: %s", awsCfg.Region)
-	client := ecr.NewFromConfig(awsCfg, func(o *ecr.Options) {
-		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)
-	})
+	client := ecr.NewFromConfig(awsCfg) // awsCfg.Retryer is newRetryer
 
 	// The image is opened and every tag looked up before the first write,
 	// so a bad source or an immutable tag in the way changes nothing.
@@ -100,6 +129,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		img, err = prepareImage(ctx, wf, getenv, cfg, awsCfg, client)
 		endImage()
 		defer img.cleanup()
+		if err != nil && ctx.Err() != nil {
+			return cancelled("while opening the image", "Nothing was changed in AWS.")
+		}
 		if err != nil {
 			title, msg := explainStep(err, "Image")
 			return fail(title, msg+"\n\nNothing was changed in AWS.")
@@ -114,6 +146,13 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		}
 	}
 	endRepo()
+	if err != nil && ctx.Err() != nil {
+		state := "Nothing was changed in AWS."
+		if res != nil && res.Writes > 0 {
+			state = fmt.Sprintf("%d write call(s) had been made to the repository's settings; a re-run picks up from the current state. No image was pushed.", res.Writes)
+		}
+		return cancelled("while reconciling the repository", state)
+	}
 	if err != nil {
 		title, msg := explain(err)
 		if res != nil && res.Writes > 0 {
@@ -139,11 +178,14 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		endPush := wf.Group("Push " + repo.URI)
 		imgSum, err = uploadImage(ctx, wf, img, repo.URI)
 		endPush()
+		if err != nil && ctx.Err() != nil {
+			// Upload writes blobs, then the manifest by digest, and no tag:
+			// an interrupted upload leaves at most blobs and untagged
+			// manifests, which the lifecycle policy expires.
+			return cancelled("during the push", "No tag was written, so every tag still names the image it named before. Re-run to push again: blobs already uploaded are not sent twice.")
+		}
 		if err != nil {
 			title, msg := explainStep(err, "Push failed")
-			if errors.Is(err, context.Canceled) {
-				title, msg = "Cancelled", "the run was cancelled during the push; no tag was written for an incomplete image. Re-run to finish."
-			}
 			return fail(title, msg)
 		}
 	}
@@ -154,16 +196,19 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		endScan := wf.Group("Scan")
 		scanOut, scanErr = runScan(ctx, wf, cfg, client, repo, img, imgSum.Digest)
 		endScan()
+		if ctx.Err() != nil {
+			return cancelled("before the tags were written", fmt.Sprintf("The image %s is in the repository by digest only: no tag was written. Re-run to finish.", imgSum.Digest))
+		}
 		// Tags come last: a tag never names an image the gate failed.
 		if scanErr == nil && scanOut.verdict.Gate != scan.GateFailed {
 			endTags := wf.Group("Tags")
 			err := tagImage(ctx, wf, img, imgSum)
 			endTags()
+			if err != nil && ctx.Err() != nil {
+				return cancelled("while writing the tags", fmt.Sprintf("The image %s is complete in the repository; some of its tags may have been written. Re-run to write the rest.", imgSum.Digest))
+			}
 			if err != nil {
 				title, msg := explainStep(err, "Push failed")
-				if errors.Is(err, context.Canceled) {
-					title, msg = "Cancelled", "the run was cancelled while writing the tags; re-run to finish."
-				}
 				return fail(title, msg)
 			}
 		} else if img.plan.Writes() {
@@ -210,6 +255,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		}
 		if err := logScan(ctx, wf, cfg, awsCfg, scanOut, imgSum, repo, getenv); err != nil {
 			title, msg := explainLogs(err)
+			if ctx.Err() != nil {
+				title, msg = "Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while logging the scan result; the image and its tags are in place."
+			}
 			late = append(late, failure{title, msg})
 		}
 		outputs = append(outputs, scanOutputs(scanOut, sarifFile)...)
@@ -240,9 +288,6 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 	if scanErr != nil {
 		title, msg := explainStep(scanErr, "Scan")
-		if errors.Is(scanErr, context.Canceled) {
-			title, msg = "Cancelled", "the run was cancelled while waiting for the scan"
-		}
 		late = append(late, failure{title, msg + "\n\nThe image was pushed, but the scan gate could not decide, so the step fails."})
 	}
 	if len(late) > 0 {
@@ -304,9 +349,9 @@ func explain(err error) (string, string) {
 		case "KmsException":
 			return "KMS key unusable",
 				fmt.Sprintf("%v\n\nCheck kms_key_arn: the key must exist in this region and allow kms:CreateGrant and kms:DescribeKey to the caller.", err)
-		case "ThrottlingException":
-			return "Throttled by ECR",
-				fmt.Sprintf("%v\n\nECR kept throttling after %d attempts; re-run the job or spread matrix jobs out.", err, maxAttempts)
+		}
+		if title, msg, ok := explainThrottled(err); ok {
+			return title, msg
 		}
 		return "ECR " + op.OperationName + " failed", err.Error()
 	}
@@ -314,4 +359,32 @@ func explain(err error) (string, string) {
 		return "Cancelled", "the run was cancelled before the repository was fully reconciled; re-run to finish"
 	}
 	return "Repository reconcile failed", err.Error()
+}
+
+// explainThrottled says which AWS call stayed throttled through every retry;
+// ok is false when err is not throttling.
+func explainThrottled(err error) (title, msg string, ok bool) {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return "", "", false
+	}
+	if _, throttle := retry.DefaultThrottleErrorCodes[api.ErrorCode()]; !throttle {
+		return "", "", false
+	}
+	action, service := "an AWS call", "AWS"
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		prefix := map[string]string{"ECR": "ecr", "CloudWatch Logs": "logs", "STS": "sts"}[op.ServiceID]
+		if prefix == "" {
+			prefix = strings.ToLower(op.ServiceID)
+		}
+		action, service = prefix+":"+op.OperationName, op.ServiceID
+	}
+	attempts := "every"
+	var mae *retry.MaxAttemptsError
+	if errors.As(err, &mae) {
+		attempts = fmt.Sprintf("all %d", mae.Attempt)
+	}
+	return "Throttled by " + service,
+		fmt.Sprintf("%v\n\n%s was throttled (%s) on %s attempts, with jittered backoff between them. The account's %s request rate is shared by every job using it: re-run the job, or spread matrix jobs out (max-parallel).", err, action, api.ErrorCode(), attempts, service), true
 }

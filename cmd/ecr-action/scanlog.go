@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/org/ecr-action/internal/config"
@@ -49,9 +48,7 @@ func logScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, awsCf
 			ev.Tags = append(ev.Tags, t.Tag)
 		}
 	}
-	client := cloudwatchlogs.NewFromConfig(awsCfg, func(o *cloudwatchlogs.Options) {
-		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)
-	})
+	client := cloudwatchlogs.NewFromConfig(awsCfg) // awsCfg.Retryer is newRetryer
 	end := wf.Group("Scan log " + cfg.Scan.LogGroup)
 	defer end()
 	res, err := scanlog.Write(ctx, client, cfg.Scan.LogGroup, cfg.Scan.LogRetentionDays, ev)
@@ -73,6 +70,9 @@ func explainLogs(err error) (string, string) {
 	var le *scanlog.Error
 	if errors.As(err, &le) && le.AccessDenied() {
 		return "Permission denied", fmt.Sprintf("%v\n\nThe credentials lack %s on the log group. Add it to the role's policy (the README lists it), or remove scan_log_group.", err, le.Action)
+	}
+	if title, msg, ok := explainThrottled(err); ok {
+		return title, msg
 	}
 	return "Scan log", err.Error()
 }

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/org/ecr-action/internal/ecrlocal"
+	"github.com/org/ecr-action/internal/logslocal"
+	"github.com/org/ecr-action/internal/logslocal/logslocaltest"
+	"github.com/org/ecr-action/internal/policy"
+	"github.com/org/ecr-action/internal/runner"
+	"github.com/org/ecr-action/internal/stslocal"
+	"github.com/org/ecr-action/internal/stslocal/stslocaltest"
+)
+
+// A full run calls every AWS operation the action uses: role_to_assume
+// through STS, a new repository with scan on push, lifecycle and
+// cross-account policies and resource tags, a build pushed and scanned,
+// its tags, and the scan result logged to CloudWatch Logs. The tests here
+// throttle each of those operations in turn.
+
+const (
+	stsOp     = "AssumeRoleWithWebIdentity"
+	logGroup  = "/ecr-action/scans"
+	deployARN = "arn:aws:iam::123456789012:role/deploy"
+)
+
+// service is where an operation is answered.
+type service string
+
+const (
+	svcECR  service = "ecr"
+	svcLogs service = "logs"
+	svcSTS  service = "sts"
+)
+
+// fullEnv is ecrlocal, logslocal and stslocal for one full run, STS behind
+// a wrapper that can throttle AssumeRoleWithWebIdentity.
+type fullEnv struct {
+	*env
+	logs *logslocaltest.Env
+	sts  *stslocaltest.Env
+	stsT *stsThrottle
+	j    *job
+}
+
+// stsThrottle answers the next n STS calls with Throttling, in the STS
+// query protocol, and counts every STS call; the OIDC token service goes
+// straight through.
+type stsThrottle struct {
+	next http.Handler
+
+	mu    sync.Mutex
+	n     int
+	calls int
+}
+
+func (s *stsThrottle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != stslocal.TokenPath {
+		s.mu.Lock()
+		s.calls++
+		throttle := s.n > 0
+		if throttle {
+			s.n--
+		}
+		s.mu.Unlock()
+		if throttle {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>throttle-1</RequestId></ErrorResponse>`)
+			return
+		}
+	}
+	s.next.ServeHTTP(w, r)
+}
+
+func (s *stsThrottle) throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n = n
+}
+
+func (s *stsThrottle) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+func startFull(t *testing.T) *fullEnv {
+	t.Helper()
+	f := &fullEnv{env: startScanning(t, 0), logs: logslocaltest.Start(t), sts: stslocaltest.Start(t), j: vulnerableJob(t)}
+	f.stsT = &stsThrottle{next: f.sts.Server}
+	ts := httptest.NewServer(f.stsT)
+	t.Cleanup(ts.Close)
+	for k, v := range f.sts.Env() {
+		f.j.env[k] = strings.Replace(v, f.sts.URL, ts.URL, 1)
+	}
+	f.j.env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = f.logs.URL
+	return f
+}
+
+func fullInputs(extra ...string) map[string]string {
+	return debianBuild(append([]string{
+		"role_to_assume", deployARN,
+		"enable_cross_account_access", "true", "allowed_account_ids", "012345678901",
+		"fail_on_severity", "NONE",
+		"scan_log_group", logGroup, "scan_log_retention_days", "14",
+	}, extra...)...)
+}
+
+// run runs the action once; unlike runJob it makes no AWS call of its own,
+// so the servers' counts are the action's alone.
+func (f *fullEnv) run(t *testing.T, inputs map[string]string) (*runner.Outcome, time.Duration) {
+	t.Helper()
+	environ := map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_ECR": f.url}
+	for k, v := range f.j.env {
+		environ[k] = v
+	}
+	start := time.Now()
+	out, err := runner.Run(context.Background(), runner.Job{Binary: actionBinary, Root: f.j.root, Inputs: inputs, Env: environ})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("running the action: %v", err)
+	}
+	for _, secret := range f.sts.Server.Secrets().List() {
+		for where, text := range map[string]string{"log": out.Log, "summary": out.Summary, "outputs": strings.Join(values(out.Outputs), "\n")} {
+			if strings.Contains(text, secret) {
+				t.Errorf("a secret reached the %s", where)
+			}
+		}
+	}
+	return out, took
+}
+
+// calls is every operation's count, keyed "service:Operation".
+func (f *fullEnv) calls() map[string]int {
+	out := map[string]int{}
+	for op, n := range f.srv.Calls() {
+		out[string(svcECR)+":"+op] = n
+	}
+	for op, n := range f.logs.Server.Calls() {
+		out[string(svcLogs)+":"+op] = n
+	}
+	if n := f.stsT.count(); n > 0 {
+		out[string(svcSTS)+":"+stsOp] = n
+	}
+	return out
+}
+
+func (f *fullEnv) throttle(op string, n int) {
+	svc, name, _ := strings.Cut(op, ":")
+	switch service(svc) {
+	case svcECR:
+		f.srv.Inject(name, ecrlocal.Fault{Count: n, Throttle: true})
+	case svcLogs:
+		f.logs.Server.Inject(name, logslocal.Fault{Count: n, Throttle: true})
+	case svcSTS:
+		f.stsT.throttle(n)
+	}
+}
+
+// checkFullState checks what a successful full run leaves: the
+// repository's settings and policies, both tags on the pushed digest, and
+// one scan event in the log group.
+func (f *fullEnv) checkFullState(t *testing.T, out *runner.Outcome) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := f.client.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{repoName}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.Repositories[0]
+	if !r.ImageScanningConfiguration.ScanOnPush || r.ImageTagMutability != types.ImageTagMutabilityMutable || r.EncryptionConfiguration.EncryptionType != types.EncryptionTypeAes256 {
+		t.Errorf("repository: scan=%v mutability=%s encryption=%s", r.ImageScanningConfiguration.ScanOnPush, r.ImageTagMutability, r.EncryptionConfiguration.EncryptionType)
+	}
+	if _, err := f.client.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(repoName)}); err != nil {
+		t.Errorf("lifecycle policy: %v", err)
+	}
+	p, err := f.client.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String(repoName)})
+	if err != nil {
+		t.Errorf("repository policy: %v", err)
+	} else if got := policy.OwnedStatementAccounts(aws.ToString(p.PolicyText)); !slices.Equal(got, []string{"012345678901"}) {
+		t.Errorf("cross-account pull for %v, want [012345678901]", got)
+	}
+	tags, err := f.client.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
+	if err != nil || len(tags.Tags) != 3 {
+		t.Errorf("resource tags %v (%v), want 3", tags, err)
+	}
+	digest := out.Outputs["image_digest"]
+	if digest == "" || out.Outputs["scan_status"] != "COMPLETE" || out.Outputs["critical_count"] != "2" || out.Outputs["image_tags"] != shortSHA+",latest" {
+		t.Errorf("outputs: digest %q, scan %q, critical %q, tags %q", digest, out.Outputs["scan_status"], out.Outputs["critical_count"], out.Outputs["image_tags"])
+	}
+	for _, tag := range []string{shortSHA, "latest"} {
+		if got := f.digestOf(t, repoName+":"+tag); got != digest {
+			t.Errorf("%s = %s, want %s", tag, got, digest)
+		}
+	}
+	if ev := f.logs.Server.Events(logGroup, repoName); len(ev) != 1 {
+		t.Errorf("%d scan log events, want 1", len(ev))
+	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fullScenarios are the repository states a full run starts from: none
+// (the run creates it with every setting), and one whose every setting
+// differs (the run updates each in place).
+var fullScenarios = []struct {
+	name  string
+	setup func(t *testing.T, f *fullEnv)
+}{
+	{"new repository", func(*testing.T, *fullEnv) {}},
+	{"drifted repository", func(t *testing.T, f *fullEnv) {
+		_, err := f.client.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
+			RepositoryName:             aws.String(repoName),
+			ImageTagMutability:         types.ImageTagMutabilityImmutable,
+			ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: false},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.srv.ResetCalls()
+	}},
+}
+
+// TestThrottlingOnEveryOperation throttles each operation of a full run,
+// found from a clean run's calls, with a burst of 3: the run succeeds with
+// the same end state, and the throttled operation is called at most a few
+// times more than the burst.
+func TestThrottlingOnEveryOperation(t *testing.T) {
+	const burst = 3
+	for _, sc := range fullScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			clean := startFull(t)
+			sc.setup(t, clean)
+			out, took := clean.run(t, fullInputs())
+			if out.ExitCode != 0 {
+				t.Fatalf("clean run: exit %d\n%s", out.ExitCode, out.Log)
+			}
+			base := clean.calls() // before checkFullState's own calls
+			clean.checkFullState(t, out)
+			ops := sortedKeys(base)
+			t.Logf("clean run in %.1fs, %d operations:", took.Seconds(), len(ops))
+			for _, op := range ops {
+				t.Logf("  %-40s %d", op, base[op])
+			}
+			for _, must := range []string{"sts:" + stsOp, "ecr:PutLifecyclePolicy", "ecr:SetRepositoryPolicy",
+				"ecr:GetAuthorizationToken", "ecr:DescribeImageScanFindings", "logs:PutLogEvents"} {
+				if base[must] == 0 {
+					t.Errorf("the clean run did not call %s: the full run must reach every step", must)
+				}
+			}
+
+			for _, op := range ops {
+				t.Run(op, func(t *testing.T) {
+					t.Parallel()
+					f := startFull(t)
+					sc.setup(t, f)
+					f.throttle(op, burst)
+					out, took := f.run(t, fullInputs())
+					got := f.calls()
+					t.Logf("%s throttled %d times: exit %d in %.1fs, %d calls (clean run: %d)", op, burst, out.ExitCode, took.Seconds(), got[op], base[op])
+					if out.ExitCode != 0 {
+						t.Fatalf("exit %d\n%s", out.ExitCode, out.Log)
+					}
+					f.checkFullState(t, out)
+					// Every throttled call is retried; a polled read (the
+					// scan) may be read once or twice more than in the
+					// clean run, as timing differs.
+					if got[op] < burst+1 || got[op] > base[op]+burst+2 {
+						t.Errorf("%s called %d times; want between %d and %d", op, got[op], burst+1, base[op]+burst+2)
+					}
+					if errs := errorAnnotations(out.RawLog); len(errs) != 0 {
+						t.Errorf("a successful run has error annotations: %q", errs)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestThrottlingBeyondTheRetryBudget: an operation throttled on every
+// attempt fails the run with a "Throttled" annotation naming it, after
+// exactly maxAttempts calls, and no tag is written.
+func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
+	tests := []struct {
+		op         string
+		wantAction string
+		wantTitle  string
+	}{
+		// Before any write: nothing changes.
+		{"ecr:CreateRepository", "ecr:CreateRepository", "Throttled by ECR"},
+		// After the push, before the tags: the image stays by digest.
+		{"ecr:GetRegistryScanningConfiguration", "ecr:GetRegistryScanningConfiguration", "Throttled by ECR"},
+		{"sts:" + stsOp, "sts:" + stsOp, "Throttled by STS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op, func(t *testing.T) {
+			t.Parallel()
+			f := startFull(t)
+			f.throttle(tt.op, 1000)
+			out, took := f.run(t, fullInputs())
+			got := f.calls()
+			t.Logf("%s always throttled: exit %d in %.1fs, %d calls\n%s", tt.op, out.ExitCode, took.Seconds(), got[tt.op], strings.Join(errorAnnotations(out.RawLog), "\n"))
+			if out.ExitCode == 0 {
+				t.Fatalf("exit 0 with %s always throttled\n%s", tt.op, out.Log)
+			}
+			errs := errorAnnotations(out.RawLog)
+			if len(errs) != 1 || !strings.Contains(errs[0], "title="+tt.wantTitle) || !strings.Contains(errs[0], tt.wantAction+" was throttled") {
+				t.Errorf("want one ::error %q naming %s, got %q", tt.wantTitle, tt.wantAction, errs)
+			}
+			if !strings.Contains(out.Summary, "throttled") {
+				t.Errorf("the summary does not say what happened:\n%s", out.Summary)
+			}
+			if got[tt.op] != maxAttempts {
+				t.Errorf("%s called %d times, want %d (the retry budget)", tt.op, got[tt.op], maxAttempts)
+			}
+			if n := f.srv.RegistryCalls()["manifest.put"]; n > 1 {
+				t.Errorf("%d manifest PUTs; only the image by digest may be written", n)
+			}
+			if _, err := f.client.DescribeImages(context.Background(), &ecr.DescribeImagesInput{
+				RepositoryName: aws.String(repoName), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("latest")}},
+			}); err == nil {
+				t.Error("latest was written by a run that failed")
+			}
+		})
+	}
+}

@@ -2,10 +2,12 @@ package tags
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -423,30 +425,71 @@ func FuzzCompute(f *testing.F) {
 	f.Add("push", "refs/tags/v1.2.3", "tag", "v1.2.3", "main", strings.Repeat("a", 40), "", "short", true, "auto", "x,latest")
 	f.Add("pull_request", "refs/pull/1/merge", "branch", "1/merge", "main", strings.Repeat("b", 40), strings.Repeat("c", 40), "long", false, "true", "")
 	f.Add("push", "refs/heads/main", "branch", "main", "main", "", "", "false", true, "auto", "a,,b")
+	f.Add("push", "refs/tags/1.0.0-rc.1+build.5", "tag", "1.0.0-rc.1+build.5", "main", strings.Repeat("A", 40), "", "short", true, "auto", "1.0.0-rc.1_build.5")
+	f.Add("push", "refs/tags/v1.2.3\n::set-output name=x::y", "tag", "v1.2.3", "main", strings.Repeat("d", 40), "", "short", true, "auto", ".hidden,v1%0A,feature/login")
 	f.Fuzz(func(t *testing.T, event, ref, refType, refName, defaultBranch, sha, headSHA, shaMode string, semver bool, latest, extra string) {
 		c := Context{EventName: event, Ref: ref, RefType: refType, RefName: refName, DefaultBranch: defaultBranch, SHA: sha, HeadSHA: headSHA}
 		o := Options{SHA: shaMode, Semver: semver, Latest: latest, Extra: strings.Split(extra, ",")}
 		got, err := Compute(c, o)
+		// Deterministic: the same context and options give the same result.
+		again, errAgain := Compute(c, o)
+		if !slices.Equal(got, again) || fmt.Sprint(err) != fmt.Sprint(errAgain) {
+			t.Fatalf("Compute is not deterministic: %q, %v then %q, %v", got, err, again, errAgain)
+		}
 		if err != nil {
+			if got != nil {
+				t.Fatalf("Compute returned tags %q with an error", got)
+			}
 			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
 				var te *Error
 				if !errors.As(e, &te) {
 					t.Fatalf("error %v is not a *tags.Error", e)
+				}
+				if msg := te.Error(); strings.ContainsAny(msg, "\r\n") {
+					t.Fatalf("error message %q has a line break", msg)
 				}
 			}
 			return
 		}
 		seen := map[string]bool{}
 		for _, tag := range got {
-			if err := Valid(tag); err != nil {
-				t.Fatalf("Compute returned invalid tag %q: %v", tag, err)
+			// The OCI distribution grammar, independently of Valid.
+			if !tagRegexp.MatchString(tag) {
+				t.Fatalf("Compute returned %q, which is not an OCI tag", tag)
 			}
 			if seen[tag] {
 				t.Fatalf("Compute returned %q twice: %q", tag, got)
 			}
 			seen[tag] = true
 		}
-		if latest == "false" && seen["latest"] && !contains(o.Extra, "latest") {
+		// The extra tags come last, in input order, after the computed
+		// ones, each once.
+		o.Extra = nil
+		want, err := Compute(c, o)
+		if err != nil {
+			t.Fatalf("Compute fails without the extra tags (%v) but succeeds with them", err)
+		}
+		for _, e := range strings.Split(extra, ",") {
+			if !slices.Contains(want, e) {
+				want = append(want, e)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Compute = %q, want the computed tags then the extra ones: %q", got, want)
+		}
+		if shaMode == "short" || shaMode == "long" {
+			want := strings.ToLower(c.SHA)
+			if isPullRequest(event) {
+				want = strings.ToLower(c.HeadSHA)
+			}
+			if shaMode == "short" {
+				want = want[:7]
+			}
+			if got[0] != want {
+				t.Fatalf("the first tag is %q, want the commit %q", got[0], want)
+			}
+		}
+		if latest == "false" && seen["latest"] && !contains(strings.Split(extra, ","), "latest") {
 			t.Fatalf("latest=false yet Compute returned latest: %q", got)
 		}
 	})

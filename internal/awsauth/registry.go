@@ -100,6 +100,7 @@ type Keychain struct {
 	mu       sync.Mutex
 	sessions map[string]*session
 	renewals int
+	resent   int
 }
 
 // session is one ECR registry's login and how to renew it.
@@ -324,7 +325,7 @@ func (t *renewingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if rerr != nil || !t.k.tokenRefused(s, resp.StatusCode, body, password) {
+	if rerr != nil || !tokenRefused(resp.StatusCode, body) {
 		return resp, nil
 	}
 	l := t.k.refused(req.Context(), s, password)
@@ -343,26 +344,36 @@ func (t *renewingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		retry.Body = b
 	}
 	retry.SetBasicAuth(l.Username, l.Password)
+	t.k.mu.Lock()
+	t.k.resent++
+	t.k.mu.Unlock()
 	return t.inner.RoundTrip(retry)
 }
 
-// tokenRefused reports whether a 401 or 403 answer to a request sent with
-// password says the token is no good any more. ECR answers an expired token
-// with 403 DENIED "Your authorization token has expired. Reauthenticate and
-// try again." (ECR User Guide, troubleshooting Docker commands, HTTP 403);
-// other 403s are permission denials, which a new token does not cure. A
-// HEAD answer has no body: a 403 to it counts as expiry when the token it
-// carried is past its expiresAt or was replaced already.
-func (k *Keychain) tokenRefused(s *session, status int, body []byte, password string) bool {
+// tokenRefused reports whether a 401 or 403 answer may mean the token is no
+// good any more. ECR answers an expired token with 403 DENIED "Your
+// authorization token has expired. Reauthenticate and try again." (ECR User
+// Guide, troubleshooting Docker commands, HTTP 403); a 403 that says
+// something else is a permission denial, which a new token does not cure. A
+// HEAD answer has no body to tell: its 403 counts as a possible expiry (the
+// local clock may disagree with the registry's), so it costs one renewal
+// and one more request before it stands.
+func tokenRefused(status int, body []byte) bool {
 	if status == http.StatusUnauthorized {
 		return true
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		return IsExpiredTokenMessage(string(body))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.login.Password != password || !k.now().Before(s.login.ExpiresAt)
+	return true
+}
+
+// Resent is how many registry requests Transport sent again with a renewed
+// token after the registry refused theirs.
+func (k *Keychain) Resent() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.resent
 }
 
 // IsExpiredTokenMessage reports whether a registry error message says the

@@ -34,15 +34,20 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// ProgressEvery is how often a long upload logs a line; 0 means 5 s.
 	ProgressEvery time.Duration
+	// RetryBackoff is how failed requests and blob uploads (5xx, 408, 429,
+	// broken connections, an expired token) are retried; zero means
+	// DefaultRetryBackoff(). Steps is the number of attempts.
+	RetryBackoff remote.Backoff
 }
 
 // Registry pushes to, and reads from, registries through one pusher and one
 // puller, so each registry is pinged and authenticated once per run.
 type Registry struct {
-	puller *remote.Puller
-	pusher *remote.Pusher
-	logf   func(string, ...any)
-	every  time.Duration
+	puller  *remote.Puller
+	pusher  *remote.Pusher
+	logf    func(string, ...any)
+	every   time.Duration
+	retries *retries
 }
 
 // New returns a Registry.
@@ -56,7 +61,15 @@ func New(o Options) (*Registry, error) {
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 5 * time.Second
 	}
+	if o.RetryBackoff == (remote.Backoff{}) {
+		o.RetryBackoff = DefaultRetryBackoff()
+	}
+	if o.RetryBackoff.Steps < 1 || o.RetryBackoff.Duration < 0 {
+		return nil, fmt.Errorf("image.New: Options.RetryBackoff %+v needs at least 1 step and a duration of 0 or more", o.RetryBackoff)
+	}
+	rt := &retries{attempts: o.RetryBackoff.Steps, logf: o.Logf}
 	ropts := []remote.Option{remote.WithAuthFromKeychain(o.Keychain), remote.WithJobs(o.Jobs)}
+	ropts = append(ropts, retryOptions(o.RetryBackoff, rt)...)
 	if o.Transport != nil {
 		ropts = append(ropts, remote.WithTransport(o.Transport))
 	}
@@ -71,7 +84,7 @@ func New(o Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Registry{puller: puller, pusher: pusher, logf: o.Logf, every: o.ProgressEvery}, nil
+	return &Registry{puller: puller, pusher: pusher, logf: o.Logf, every: o.ProgressEvery, retries: rt}, nil
 }
 
 // Puller is the Registry's puller, for opening docker:// sources and base
@@ -291,7 +304,7 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	stop()
 	wg.Wait()
 	if err != nil {
-		return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, err)
+		return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, r.retries.gaveUp(err))
 	}
 	res.UploadedLayers, res.UploadedBytes = prog.uploaded()
 	res.Duration = time.Since(start)
@@ -317,7 +330,7 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 				return r.lostTagRace(gctx, p, t.Tag, err)
 			}
 			if err != nil {
-				return fmt.Errorf("tagging %s as %s:%s: %w", a.Digest, repo, t.Tag, err)
+				return fmt.Errorf("tagging %s as %s:%s: %w", a.Digest, repo, t.Tag, r.retries.gaveUp(err))
 			}
 			return nil
 		})

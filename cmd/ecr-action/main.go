@@ -339,6 +339,11 @@ func explain(err error) (string, string) {
 	var api smithy.APIError
 	if errors.As(err, &op) && errors.As(err, &api) {
 		action := "ecr:" + op.OperationName
+		// A call can need more than its own action (CreateRepository with
+		// tags also needs ecr:TagResource): AWS names the one it refused.
+		if a := deniedAction(api.ErrorMessage()); a != "" {
+			action = a
+		}
 		switch api.ErrorCode() {
 		case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
 			return "Permission denied",

@@ -299,6 +299,11 @@ func poll(ctx context.Context, api API, o Options, t *target) error {
 	for {
 		out, err := api.DescribeImageScanFindings(ctx, in, pollRetries)
 		if err != nil {
+			if ctx.Err() != nil {
+				// scan_timeout passed or the run was cancelled: Wait
+				// decides, and nothing is retried.
+				return ctx.Err()
+			}
 			var notFound *types.ScanNotFoundException
 			if errors.As(err, &notFound) {
 				setStatus(o, t, scan.StatusNotFound, "")

@@ -345,3 +345,78 @@ func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestScanFaultsAreBounded: a scan that never finishes, a failed scan, and
+// a denied scan call each end the run with a clear error (or, for the
+// registry configuration, the documented fallback) in bounded time, with
+// a bounded number of calls: a denied call is made once.
+func TestScanFaultsAreBounded(t *testing.T) {
+	tests := []struct {
+		name     string
+		arrange  func(e *env)
+		inputs   []string
+		op       string // the operation whose calls are counted
+		maxCalls int
+		wantExit int
+		wantErr  []string // in the one ::error annotation; nil = none
+		maxTime  time.Duration
+	}{
+		{"scan never finishes", func(e *env) { e.srv.ScanHook("", ecrlocal.ScanHook{Delay: 24 * time.Hour}) },
+			[]string{"scan_timeout", "10s"}, "DescribeImageScanFindings", 12, 1,
+			[]string{"title=Scan gate failed", "did not finish within scan_timeout"}, 45 * time.Second},
+		{"scan FAILED", func(e *env) { e.srv.ScanHook("", ecrlocal.ScanHook{Status: "FAILED"}) },
+			nil, "DescribeImageScanFindings", 3, 1,
+			[]string{"title=Scan gate failed", "FAILED"}, 30 * time.Second},
+		{"DescribeImageScanFindings denied", func(e *env) {
+			e.srv.Inject("DescribeImageScanFindings", ecrlocal.Fault{Count: 100, Error: "AccessDeniedException"})
+		}, []string{"fail_on_severity", "NONE"}, "DescribeImageScanFindings", 1, 1,
+			[]string{"title=Permission denied", "ecr:DescribeImageScanFindings"}, 30 * time.Second},
+		{"StartImageScan denied", func(e *env) {
+			e.srv.Inject("StartImageScan", ecrlocal.Fault{Count: 100, Error: "AccessDeniedException"})
+		}, []string{"enable_image_scanning", "false", "wait_for_scan", "true", "fail_on_severity", "NONE"}, "StartImageScan", 1, 1,
+			[]string{"title=Permission denied", "ecr:StartImageScan"}, 30 * time.Second},
+		{"GetRegistryScanningConfiguration denied: fallback", func(e *env) {
+			e.srv.Inject("GetRegistryScanningConfiguration", ecrlocal.Fault{Count: 100, Error: "AccessDeniedException"})
+		}, []string{"fail_on_severity", "NONE"}, "GetRegistryScanningConfiguration", 1, 0, nil, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := startScanning(t, 0)
+			tt.arrange(e)
+			start := time.Now()
+			out := e.runJob(t, vulnerableJob(t), debianBuild(tt.inputs...))
+			took := time.Since(start)
+			n := e.srv.Calls()[tt.op]
+			errs := errorAnnotations(out.RawLog)
+			t.Logf("exit %d in %.1fs, %d %s call(s); %s", out.ExitCode, took.Seconds(), n, tt.op, strings.Join(errs, "\n"))
+			if out.ExitCode != tt.wantExit {
+				t.Fatalf("exit %d, want %d\n%s", out.ExitCode, tt.wantExit, out.Log)
+			}
+			if n < 1 || n > tt.maxCalls {
+				t.Errorf("%d %s calls, want 1 to %d", n, tt.op, tt.maxCalls)
+			}
+			if took > tt.maxTime {
+				t.Errorf("took %s, want at most %s", took, tt.maxTime)
+			}
+			if tt.wantErr == nil {
+				if len(errs) != 0 || !strings.Contains(out.Log, "GetRegistryScanningConfiguration was denied") || out.Outputs["scan_status"] != "COMPLETE" {
+					t.Errorf("want the fallback to the repository's setting, noted in the log, and a complete scan; errors %q, status %q", errs, out.Outputs["scan_status"])
+				}
+				return
+			}
+			if len(errs) != 1 {
+				t.Fatalf("want one ::error, got %q", errs)
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(errs[0], s) {
+					t.Errorf("the ::error lacks %q: %s", s, errs[0])
+				}
+			}
+			// The gate could not pass: no tag names the image.
+			if out.Outputs["image_tags"] != "" || e.srv.RegistryCalls()["manifest.put"] != 1 {
+				t.Errorf("tags %q, %d manifest PUTs; want no tag, the image by digest only", out.Outputs["image_tags"], e.srv.RegistryCalls()["manifest.put"])
+			}
+		})
+	}
+}

@@ -179,9 +179,8 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		imgSum, err = uploadImage(ctx, wf, img, repo.URI)
 		endPush()
 		if err != nil && ctx.Err() != nil {
-			// Upload writes blobs, then the manifest by digest, and no tag:
-			// an interrupted upload leaves at most blobs and untagged
-			// manifests, which the lifecycle policy expires.
+			// Upload writes blobs, then manifests by digest, and no tag:
+			// an interrupted upload leaves no tag on anything incomplete.
 			return cancelled("during the push", "No tag was written, so every tag still names the image it named before. Re-run to push again: blobs already uploaded are not sent twice.")
 		}
 		if err != nil {

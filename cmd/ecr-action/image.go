@@ -27,11 +27,14 @@ import (
 // imageRun is an image push worked out before any write: the source is open,
 // its digest known and every tag looked up.
 type imageRun struct {
-	reg  *image.Registry
-	art  *image.Artifact
-	plan *image.Plan
-	res  *image.Result // after uploadImage
-	tmp  string
+	reg *image.Registry
+	kc  *awsauth.Keychain
+	// recovered is the retries and renewals logRecovery reported.
+	recovered int
+	art       *image.Artifact
+	plan      *image.Plan
+	res       *image.Result // after uploadImage
+	tmp       string
 }
 
 func (r *imageRun) cleanup() {
@@ -62,8 +65,10 @@ func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) 
 			o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), maxAttempts)
 		})
 	}
-	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain)
-	reg, err := image.New(image.Options{Keychain: kc, Logf: wf.Infof, UserAgent: "ecr-action"})
+	// The keychain renews the registry token before it expires and when
+	// the registry refuses it as expired, so a push may outlive a token.
+	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client))
+	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action"})
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +80,7 @@ func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) 
 	if err != nil {
 		return nil, err
 	}
-	run := &imageRun{reg: reg, tmp: tmp}
+	run := &imageRun{reg: reg, kc: kc, tmp: tmp}
 	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp)
 	if err != nil {
 		run.cleanup()
@@ -163,6 +168,7 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string) (*report.ImageSummary, error) {
 	start := time.Now()
 	res, err := run.reg.Upload(ctx, run.plan)
+	run.logRecovery(wf)
 	if err != nil {
 		return nil, &stepError{"Push failed", explainRegistry(err)}
 	}
@@ -200,7 +206,9 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 		return nil
 	}
 	start := time.Now()
-	if err := run.reg.Tag(ctx, run.plan, run.res); err != nil {
+	err := run.reg.Tag(ctx, run.plan, run.res)
+	run.logRecovery(wf)
+	if err != nil {
 		var ite *image.ImmutableTagError
 		if errors.As(err, &ite) {
 			return &stepError{"Immutable tag", err}
@@ -222,6 +230,16 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 	return nil
 }
 
+// logRecovery says what the push had to recover from, when anything:
+// retried registry requests and renewed registry tokens.
+func (r *imageRun) logRecovery(wf *report.Workflow) {
+	retries, renewals := r.reg.Retries(), r.kc.Renewals()
+	if retries+renewals > r.recovered {
+		r.recovered = retries + renewals
+		wf.Infof("registry: %d failed request(s) retried, registry token renewed %d time(s), %d request(s) sent again after the registry refused an expired token", retries, renewals, r.kc.Resent())
+	}
+}
+
 // withholdTags marks the tags the run would have written as withheld: the
 // image stays in the repository by digest only.
 func withholdTags(sum *report.ImageSummary) {
@@ -234,6 +252,10 @@ func withholdTags(sum *report.ImageSummary) {
 
 // explainRegistry adds what to do to registry errors that need it.
 func explainRegistry(err error) error {
+	var re *image.RetriesExhaustedError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%w\n\nThe registry kept failing through %d attempts with backoff; no tag was written. Re-run the job; if it fails again, check the AWS Health Dashboard for ECR in this region and any proxy between the runner and the registry", err, re.Attempts)
+	}
 	var te *transport.Error
 	if !errors.As(err, &te) {
 		return err

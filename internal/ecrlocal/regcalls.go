@@ -2,6 +2,7 @@ package ecrlocal
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 )
 
@@ -174,8 +175,8 @@ type RegistryCallsReport struct {
 	Calls         map[string]int `json:"calls"`
 	UploadedBytes int64          `json:"uploaded_bytes"`
 	// FaultsStruck counts the injected registry faults that struck, by
-	// operation (see InjectRegistry).
-	FaultsStruck map[string]int `json:"faults_struck"`
+	// operation (see InjectRegistry); absent when none did.
+	FaultsStruck map[string]int `json:"faults_struck,omitempty"`
 }
 
 func (s *Server) serveRegistryCalls(w http.ResponseWriter, r *http.Request) {
@@ -185,12 +186,12 @@ func (s *Server) serveRegistryCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.callsMu.Lock()
-	rep := RegistryCallsReport{Calls: make(map[string]int, len(s.regCalls)), UploadedBytes: s.uploadedBytes, FaultsStruck: make(map[string]int, len(s.faultsStruck))}
+	rep := RegistryCallsReport{Calls: make(map[string]int, len(s.regCalls)), UploadedBytes: s.uploadedBytes}
 	for k, v := range s.regCalls {
 		rep.Calls[k] = v
 	}
-	for k, v := range s.faultsStruck {
-		rep.FaultsStruck[k] = v
+	if len(s.faultsStruck) > 0 {
+		rep.FaultsStruck = maps.Clone(s.faultsStruck)
 	}
 	s.callsMu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

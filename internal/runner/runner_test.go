@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -66,5 +68,40 @@ func TestFilesKeepWhatTheStepWrote(t *testing.T) {
 	}
 	if out.RawLog != "logged\n" || out.Outputs["k"] != "v" {
 		t.Errorf("log %q, outputs %v", out.RawLog, out.Outputs)
+	}
+}
+
+// TestCancelSignals: with Job.Cancel, the end of Run's context reaches the
+// process as that signal, as the runner's cancel does, and what the process
+// writes while stopping is read back.
+func TestCancelSignals(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	script := filepath.Join(dir, "step.sh")
+	body := "#!/bin/sh\ntrap 'echo stopped=TERM >> \"$GITHUB_OUTPUT\"; exit 3' TERM\n: > " + ready + "\nwhile :; do sleep 0.05; done\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(ready); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	out, err := Run(ctx, Job{Binary: script, Root: filepath.Join(dir, "root"), Cancel: syscall.SIGTERM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ExitCode != 3 || out.Outputs["stopped"] != "TERM" {
+		t.Errorf("exit %d, outputs %v; want 3 and stopped=TERM from the trap", out.ExitCode, out.Outputs)
+	}
+	if d := time.Since(start); d >= CancelGrace {
+		t.Errorf("took %s: the process was killed, not signalled", d)
 	}
 }

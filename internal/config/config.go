@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/org/ecr-action/internal/policy"
 )
@@ -101,6 +103,52 @@ func show(v string) string {
 	return strconv.Quote(v)
 }
 
+// maxProblem bounds the text of one problem: a lifecycle policy with
+// hundreds of bad rules is reported, but not in full.
+const maxProblem = 1500
+
+// safeProblem makes sure a problem cannot break a log line or flood it,
+// whatever value a message repeats: control characters (and the Unicode
+// line and paragraph separators) are written as Go escapes, and the text is
+// cut at maxProblem bytes. Messages quote values with show; this is the net.
+func safeProblem(p string) string {
+	p = strings.ToValidUTF8(p, "\uFFFD")
+	if strings.IndexFunc(p, unsafeRune) >= 0 {
+		var b strings.Builder
+		for _, r := range p {
+			if unsafeRune(r) {
+				q := strconv.QuoteRune(r)
+				b.WriteString(q[1 : len(q)-1])
+			} else {
+				b.WriteRune(r)
+			}
+		}
+		p = b.String()
+	}
+	if len(p) > maxProblem {
+		cut := maxProblem
+		for cut > 0 && !utf8.RuneStart(p[cut]) {
+			cut--
+		}
+		p = p[:cut] + "… (shortened)"
+	}
+	return p
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff'
+}
+
+// unwrapPath drops the path an *fs.PathError repeats (the caller names the
+// path, quoted) and keeps what went wrong.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // Bounds for numeric inputs: generous, but they catch a typo such as a
 // duration in seconds where days were meant.
 const (
@@ -108,6 +156,7 @@ const (
 	MaxUntaggedDaysLimit   = 3650
 	maxLifecycleFileBytes  = 64 << 10
 	maxProtectedTagPattern = 128
+	maxProtectedTags       = 100
 )
 
 var protectedTagPattern = regexp.MustCompile(`^[A-Za-z0-9_.*-]+$`)
@@ -124,7 +173,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		if value != "" {
 			shown = show(value)
 		}
-		errs = append(errs, FieldError{Input: input, Value: shown, Problem: fmt.Sprintf(format, args...)})
+		errs = append(errs, FieldError{Input: input, Value: shown, Problem: safeProblem(fmt.Sprintf(format, args...))})
 	}
 	boolean := func(name string) bool {
 		v := in(name)
@@ -230,6 +279,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	maxCount := integer("max_image_count", 1, MaxImageCountLimit)
 	days := integer("untagged_image_days", 1, MaxUntaggedDaysLimit)
 	protected := List(in("lifecycle_protected_tags"))
+	if len(protected) > maxProtectedTags {
+		bad("lifecycle_protected_tags", "", "lists %d patterns; the generated policy has a rule per pattern and ECR takes at most 30720 characters of policy, so at most %d are accepted", len(protected), maxProtectedTags)
+		protected = nil
+	}
 	for _, p := range protected {
 		if len(p) > maxProtectedTagPattern || !protectedTagPattern.MatchString(p) || strings.Count(p, "*") > 4 {
 			bad("lifecycle_protected_tags", p, "each pattern must be up to %d characters of letters, digits, '_', '.', '-' and at most 4 '*' wildcards", maxProtectedTagPattern)
@@ -298,7 +351,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		case !ok:
 			bad("tags", line, "each line must be Key=Value")
 		case seen[k]:
-			bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", k)
+			bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", show(k))
 		default:
 			if err := policy.ValidateResourceTag(k, v); err != nil {
 				bad("tags", line, "%v", err)
@@ -399,17 +452,17 @@ func readPolicyInput(value, workspace string, wsErr error) (text, source string,
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", value)
+			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", show(value))
 		}
-		return "", value, fmt.Errorf("reading %s: %w", value, err)
+		return "", value, fmt.Errorf("reading %s: %v", show(value), unwrapPath(err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxLifecycleFileBytes+1))
 	if err != nil {
-		return "", value, fmt.Errorf("reading %s: %w", value, err)
+		return "", value, fmt.Errorf("reading %s: %v", show(value), unwrapPath(err))
 	}
 	if len(data) > maxLifecycleFileBytes {
-		return "", value, fmt.Errorf("%s is larger than %d bytes", value, maxLifecycleFileBytes)
+		return "", value, fmt.Errorf("%s is larger than %d bytes", show(value), maxLifecycleFileBytes)
 	}
 	return string(data), value, nil
 }
@@ -422,10 +475,13 @@ func insideWorkspace(workspace, path string) (string, error) {
 		return "", err
 	}
 	if !inside {
-		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", path)
+		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", show(path))
 	}
 	return resolved, nil
 }
+
+// maxPathBytes is Linux's PATH_MAX.
+const maxPathBytes = 4096
 
 // within resolves path (relative to root unless absolute) with its symbolic
 // links, as far as it exists, and reports whether the result lies in root.
@@ -434,6 +490,11 @@ func insideWorkspace(workspace, path string) (string, error) {
 func within(root, path string) (resolved string, inside bool, err error) {
 	if root == "" {
 		return "", false, errors.New("the workspace is unknown: GITHUB_WORKSPACE is unset and the working directory cannot be read")
+	}
+	// Resolving takes a system call per component of the path for each
+	// missing one: bound the work before it starts.
+	if len(path) > maxPathBytes {
+		return "", false, fmt.Errorf("is a path of %d bytes; Linux paths are at most %d", len(path), maxPathBytes)
 	}
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
@@ -445,7 +506,7 @@ func within(root, path string) (resolved string, inside bool, err error) {
 	}
 	resolved, err = resolveExisting(filepath.Clean(p))
 	if err != nil {
-		return "", false, fmt.Errorf("resolving %s: %w", path, err)
+		return "", false, fmt.Errorf("resolving %s: %v", show(path), unwrapPath(err))
 	}
 	rel, err := filepath.Rel(realRoot, resolved)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {

@@ -329,7 +329,7 @@ func loadBuild(p imageInputs, base string) *Build {
 		case err != nil:
 			bad("files", line, "%v", err)
 		case dests[path.Clean(f.Dest)]:
-			bad("files", line, "destination %s is given twice; each line copies to its own destination", f.Dest)
+			bad("files", line, "destination %s is given twice; each line copies to its own destination", show(f.Dest))
 		default:
 			dests[path.Clean(f.Dest)] = true
 			b.Files = append(b.Files, f)
@@ -442,7 +442,7 @@ func parseFile(line, workspace string) (File, error) {
 		case braced && !closed:
 			return File{}, fmt.Errorf("source %s has an unclosed ${", show(src))
 		case !braced && contains(fileVariables, strings.TrimPrefix(m, "$")):
-			return File{}, fmt.Errorf("source %s uses %s; write ${%s}", show(src), m, strings.TrimPrefix(m, "$"))
+			return File{}, fmt.Errorf("source %s uses %s; write ${%s}", show(src), m, strings.TrimPrefix(m, "$")) // m is $TARGETOS, $TARGETARCH or $TARGETVARIANT
 		case braced && !contains(fileVariables, name):
 			return File{}, fmt.Errorf("source %s uses %s; only ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT} are expanded", show(src), m)
 		}

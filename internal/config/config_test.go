@@ -2,14 +2,18 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/scan"
 )
@@ -250,34 +254,186 @@ func TestPurePackagesImportNoSDK(t *testing.T) {
 	}
 }
 
+// FuzzLoad sets any three inputs to any values on top of the seed example
+// (seeded with every case of the bad-input catalogue). Load must not panic,
+// must give the same answer twice, must name a declared input in every
+// error with a message that cannot break a log line, and whatever it accepts
+// must pass the validators again.
 func FuzzLoad(f *testing.F) {
-	f.Add("MUTABLE", "", "30", "012345678901", "Team=x")
-	f.Add("IMMUTABLE_WITH_EXCLUSION", "latest", "-1", "*", "=")
-	f.Fuzz(func(t *testing.T, mutability, filters, count, accounts, tags string) {
-		in := with(seed(), "image_tag_mutability", mutability, "image_tag_mutability_exclusion_filters", filters,
-			"max_image_count", count, "enable_cross_account_access", "true", "allowed_account_ids", accounts, "tags", tags)
-		c, err := Load(env(in))
+	defs := Definitions()
+	index := map[string]uint8{}
+	for i, d := range defs {
+		index[d.Name] = uint8(i)
+	}
+	f.Add(index["image_tag_mutability"], "IMMUTABLE_WITH_EXCLUSION", index["image_tag_mutability_exclusion_filters"], "latest", index["tags"], "Team=x")
+	f.Add(index["source"], "oci:layout:v1", index["image_tags"], "dev,latest", index["wait_for_scan"], "true")
+	f.Add(index["base_image"], "scratch", index["files"], "image.tar:/app", index["platforms"], "linux/amd64,linux/arm/v7")
+	f.Add(index["lifecycle_policy"], "ecr/lifecycle.json", index["enable_cross_account_access"], "true", index["allowed_account_ids"], "012345678901")
+	for _, c := range loadCatalogue(f) {
+		names := c.InputNames()
+		n := func(i int) string { return names[i%len(names)] }
+		f.Add(index[n(0)], c.Inputs[n(0)], index[n(1)], c.Inputs[n(1)], index[n(2)], c.Inputs[n(2)])
+	}
+
+	ws, temp := f.TempDir(), f.TempDir()
+	lifecycle := `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":5},"action":{"type":"expire"}}]}`
+	for _, dir := range []string{"ecr", "layout"} {
+		if err := os.Mkdir(filepath.Join(ws, dir), 0o755); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for name, text := range map[string]string{"ecr/lifecycle.json": lifecycle, "image.tar": "not a tar"} {
+		if err := os.WriteFile(filepath.Join(ws, name), []byte(text), 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	declared := map[string]bool{}
+	for _, d := range defs {
+		declared[d.Name] = true
+	}
+
+	f.Fuzz(func(t *testing.T, i1 uint8, v1 string, i2 uint8, v2 string, i3 uint8, v3 string) {
+		in := seed()
+		for _, kv := range []struct {
+			i uint8
+			v string
+		}{{i1, v1}, {i2, v2}, {i3, v3}} {
+			in[defs[int(kv.i)%len(defs)].Name] = kv.v
+		}
+		getenv := env(in, "GITHUB_WORKSPACE", ws, "RUNNER_TEMP", temp, "GITHUB_EVENT_NAME", "push", "GITHUB_REF", "refs/heads/main",
+			"GITHUB_REF_NAME", "main", "GITHUB_REF_TYPE", "branch", "GITHUB_SHA", testSHA)
+		c, err := Load(getenv)
+		c2, err2 := Load(getenv)
+		if diff := cmp.Diff(c, c2); diff != "" || fmt.Sprint(err) != fmt.Sprint(err2) {
+			t.Fatalf("Load is not deterministic: %v then %v\n%s", err, err2, diff)
+		}
 		if err != nil {
 			var fe Errors
 			if !errors.As(err, &fe) || len(fe) == 0 {
 				t.Fatalf("error is not a non-empty config.Errors: %v", err)
 			}
+			for _, e := range fe {
+				if !declared[e.Input] {
+					t.Fatalf("error names undeclared input %q: %v", e.Input, e)
+				}
+				if !strings.HasPrefix(e.Error(), "input "+e.Input+": ") {
+					t.Fatalf("error does not start by naming its input: %q", e.Error())
+				}
+				checkMessage(t, e.Error())
+			}
 			return
 		}
-		// Whatever is accepted must be acceptable to ECR.
-		if err := policy.ValidateMutability(c.Mutability, c.MutabilityFilters); err != nil {
-			t.Fatalf("accepted mutability ECR rejects: %v", err)
+		revalidate(t, c, ws, temp)
+	})
+}
+
+// revalidate checks an accepted Config against the validators the inputs
+// went through, and the links between its fields.
+func revalidate(t *testing.T, c *Config, ws, temp string) {
+	t.Helper()
+	if err := policy.ValidateRepositoryName(c.Repository); err != nil {
+		t.Fatalf("accepted repository %q: %v", c.Repository, err)
+	}
+	if err := policy.ValidateMutability(c.Mutability, c.MutabilityFilters); err != nil {
+		t.Fatalf("accepted mutability ECR rejects: %v", err)
+	}
+	switch c.EncryptionType {
+	case policy.EncryptionAES256:
+		if c.KMSKeyARN != "" {
+			t.Fatalf("accepted a KMS key with AES256")
 		}
+	case policy.EncryptionKMS, policy.EncryptionKMSDSSE:
+		if c.KMSKeyARN != "" && policy.ValidateKMSKeyARN(c.KMSKeyARN) != nil {
+			t.Fatalf("accepted KMS key %q", c.KMSKeyARN)
+		}
+	default:
+		t.Fatalf("accepted encryption type %q", c.EncryptionType)
+	}
+	if c.LifecycleEnabled {
 		if err := policy.ValidateLifecyclePolicy(c.LifecyclePolicy); err != nil {
 			t.Fatalf("accepted lifecycle policy ECR rejects: %v", err)
 		}
-		for _, id := range c.AccountIDs {
-			if policy.ValidateAccountID(id) != nil {
-				t.Fatalf("accepted account %q", id)
-			}
+	} else if c.LifecyclePolicy != "" {
+		t.Fatalf("lifecycle disabled, yet a policy: %q", c.LifecyclePolicy)
+	}
+	if !c.CrossAccount && c.AccountIDs != nil {
+		t.Fatalf("cross-account off, yet accounts %q", c.AccountIDs)
+	}
+	seenIDs := map[string]bool{}
+	for _, id := range c.AccountIDs {
+		if policy.ValidateAccountID(id) != nil || seenIDs[id] {
+			t.Fatalf("accepted account %q in %q", id, c.AccountIDs)
 		}
-		if len(c.Tags) > policy.MaxResourceTags {
-			t.Fatalf("accepted %d tags", len(c.Tags))
+		seenIDs[id] = true
+	}
+	if c.CrossAccount && len(c.AccountIDs) == 0 {
+		t.Fatal("cross-account on without accounts")
+	}
+	if len(c.Tags) > policy.MaxResourceTags {
+		t.Fatalf("accepted %d tags", len(c.Tags))
+	}
+	seenKeys := map[string]bool{}
+	for _, tg := range c.Tags {
+		if err := policy.ValidateResourceTag(tg.Key, tg.Value); err != nil || seenKeys[tg.Key] {
+			t.Fatalf("accepted tag %q=%q (%v)", tg.Key, tg.Value, err)
 		}
-	})
+		seenKeys[tg.Key] = true
+	}
+	if c.Region != "" && !regionPattern.MatchString(c.Region) {
+		t.Fatalf("accepted region %q", c.Region)
+	}
+	if c.RoleToAssume != "" && policy.ValidateRoleARN(c.RoleToAssume) != nil {
+		t.Fatalf("accepted role %q", c.RoleToAssume)
+	}
+	if !sessionNamePattern.MatchString(c.RoleSessionName) || !audiencePattern.MatchString(c.Audience) {
+		t.Fatalf("accepted session name %q or audience %q", c.RoleSessionName, c.Audience)
+	}
+	s := c.Scan
+	if s.Timeout < MinScanTimeout || s.Timeout > MaxScanTimeout {
+		t.Fatalf("accepted scan timeout %v", s.Timeout)
+	}
+	if !slices.Contains(LogRetentionValues, s.LogRetentionDays) {
+		t.Fatalf("accepted retention %d", s.LogRetentionDays)
+	}
+	if s.Wait != WaitAuto && s.Wait != WaitTrue && s.Wait != WaitFalse || (s.Wait == WaitTrue && c.Image == nil) {
+		t.Fatalf("accepted wait_for_scan %q (image %v)", s.Wait, c.Image != nil)
+	}
+	if s.SARIFPath != "" {
+		if _, inside, err := within(ws, s.SARIFPath); err != nil || !inside {
+			t.Fatalf("accepted SARIF path %q outside the workspace", s.SARIFPath)
+		}
+	}
+	img := c.Image
+	if img == nil {
+		return
+	}
+	given := 0
+	for _, set := range []bool{img.Source != nil, img.Build != nil, img.RetagFrom != ""} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		t.Fatalf("accepted an image with %d of source, base_image and retag_from", given)
+	}
+	if len(img.Tags) == 0 {
+		t.Fatal("accepted an image without tags")
+	}
+	seenTags := map[string]bool{}
+	for _, tag := range img.Tags {
+		if !ociTag.MatchString(tag) || seenTags[tag] {
+			t.Fatalf("accepted tag %q in %q", tag, img.Tags)
+		}
+		seenTags[tag] = true
+	}
+	if src := img.Source; src != nil && src.Path != "" {
+		_, inWS, _ := within(ws, src.Path)
+		_, inTemp, _ := within(temp, src.Path)
+		if !inWS && !inTemp {
+			t.Fatalf("accepted source path %q outside the workspace and RUNNER_TEMP", src.Path)
+		}
+	}
 }
+
+// ociTag is the OCI distribution grammar of a tag.
+var ociTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)

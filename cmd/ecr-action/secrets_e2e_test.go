@@ -45,11 +45,15 @@ const (
 	// Groups (the ::group:: titles main writes) in which secrets arrive.
 	credentialsGroup = "AWS credentials"
 	imageGroup       = "Image"
+	// pushGroup starts the title of the push step's group ("Push <repository
+	// URL>"), where a registry token renewed mid-push is obtained.
+	pushGroup = "Push "
 )
 
 // secret is a value that must not leak. obtained is where the action gets
 // it: "" for the environment (masked before the first line), else the title
-// of the log group whose first lines must be its mask. mustMask is false for
+// (or the start of the title) of the log group whose first lines must be its
+// mask. mustMask is false for
 // a secret the run never gets (its mask is not required, a leak still is).
 type secret struct {
 	name, value, obtained string
@@ -311,9 +315,15 @@ func (r *secretsRig) secrets(t *testing.T, oidc, sts, registry bool) []secret {
 		t.Fatal("the registry received no credentials; the scenario does not test the registry password")
 	}
 	for i := range tokens {
+		// The first login is the Image step's; a later one is a token the
+		// push renewed after the registry refused the first.
+		group := imageGroup
+		if i > 0 {
+			group = pushGroup
+		}
 		list = append(list,
-			secret{"ECR authorization token", tokens[i], imageGroup, true},
-			secret{"registry password", passwords[i], imageGroup, true})
+			secret{"ECR authorization token", tokens[i], group, true},
+			secret{"registry password", passwords[i], group, true})
 	}
 	return list
 }
@@ -411,7 +421,7 @@ func findLeaks(secrets []secret, w writings) []string {
 		if s.obtained != "" {
 			from = -1
 			for i, line := range lines[:m] {
-				if strings.TrimRight(line, "\r") == "::group::"+s.obtained {
+				if strings.HasPrefix(strings.TrimRight(line, "\r"), "::group::"+s.obtained) {
 					from = i + 1
 				}
 			}

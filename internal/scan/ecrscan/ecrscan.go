@@ -122,6 +122,10 @@ type target struct {
 	// an enhanced result is trusted once two reads in a row agree.
 	previous string
 	started  bool
+	// retrying is the error code of the last read when it failed in a
+	// way a later read may not (throttling, a server fault); "" after a
+	// read that worked.
+	retrying string
 }
 
 // Wait waits until every target's scan reaches a final status or the
@@ -157,6 +161,13 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 		ts[i] = &target{Target: t, status: scan.StatusNotFound}
 	}
 	res := func(timedOut bool) *scan.Result {
+		if timedOut {
+			for _, t := range ts {
+				if !t.done && t.retrying != "" {
+					o.Logf("%s: the reads up to scan_timeout failed with %s (ecr:DescribeImageScanFindings); with throttling, the account's ECR request rate is used up by other jobs", name(t.Target), t.retrying)
+				}
+			}
+		}
 		r := &scan.Result{Mode: o.Registry.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: o.Now().Sub(start)}
 		for _, t := range ts {
 			r.Platforms = append(r.Platforms, scan.PlatformResult{Platform: t.Platform, Digest: t.Digest, Status: t.status, Description: t.desc, Findings: t.findings})
@@ -315,11 +326,13 @@ func poll(ctx context.Context, api API, o Options, t *target) error {
 				return nil
 			}
 			if retryable(err) {
-				o.Logf("%s: %v; retrying", name(t.Target), shortError(err))
+				t.retrying = shortError(err)
+				o.Logf("%s: %v; retrying", name(t.Target), t.retrying)
 				return nil
 			}
 			return fmt.Errorf("reading the scan of %s (ecr:DescribeImageScanFindings): %w", t.Digest, err)
 		}
+		t.retrying = ""
 		if out.ImageScanStatus != nil {
 			status, desc = string(out.ImageScanStatus.Status), aws.ToString(out.ImageScanStatus.Description)
 		}

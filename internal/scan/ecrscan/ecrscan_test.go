@@ -423,12 +423,14 @@ func TestWaitThrottledReadsAreNotRetriedTwice(t *testing.T) {
 	})
 	c := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	var polls int
+	var last string
 	res, err := Wait(context.Background(), client, Options{
 		Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
 		Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
 		Now: c.Now, Sleep: c.Sleep,
 		Logf: func(f string, a ...any) {
-			if strings.Contains(fmt.Sprintf(f, a...), "ThrottlingException; retrying") {
+			last = fmt.Sprintf(f, a...)
+			if strings.Contains(last, "ThrottlingException; retrying") {
 				polls++
 			}
 		},
@@ -441,6 +443,9 @@ func TestWaitThrottledReadsAreNotRetriedTwice(t *testing.T) {
 	}
 	if polls == 0 || calls != polls*pollAttempts {
 		t.Errorf("%d calls in %d polls; want %d per poll", calls, polls, pollAttempts)
+	}
+	if !strings.Contains(last, "failed with ThrottlingException (ecr:DescribeImageScanFindings)") {
+		t.Errorf("the last log line does not say the reads were throttled: %q", last)
 	}
 	t.Logf("%d DescribeImageScanFindings calls in %d polls over a 1 minute timeout", calls, polls)
 }

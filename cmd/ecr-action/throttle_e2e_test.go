@@ -364,6 +364,12 @@ func TestScanFaultsAreBounded(t *testing.T) {
 		{"scan never finishes", func(e *env) { e.srv.ScanHook("", ecrlocal.ScanHook{Delay: 24 * time.Hour}) },
 			[]string{"scan_timeout", "10s"}, "DescribeImageScanFindings", 12, 1,
 			[]string{"title=Scan gate failed", "did not finish within scan_timeout"}, 45 * time.Second},
+		// Each read gets 3 attempts, then the waiter's next poll: 3 per
+		// poll, a few polls in 10 s.
+		{"scan reads always throttled", func(e *env) {
+			e.srv.Inject("DescribeImageScanFindings", ecrlocal.Fault{Count: 1000, Throttle: true})
+		}, []string{"scan_timeout", "10s"}, "DescribeImageScanFindings", 20, 1,
+			[]string{"title=Scan gate failed", "did not finish within scan_timeout"}, 45 * time.Second},
 		{"scan FAILED", func(e *env) { e.srv.ScanHook("", ecrlocal.ScanHook{Status: "FAILED"}) },
 			nil, "DescribeImageScanFindings", 3, 1,
 			[]string{"title=Scan gate failed", "FAILED"}, 30 * time.Second},
@@ -398,6 +404,9 @@ func TestScanFaultsAreBounded(t *testing.T) {
 			}
 			if took > tt.maxTime {
 				t.Errorf("took %s, want at most %s", took, tt.maxTime)
+			}
+			if tt.name == "scan reads always throttled" && !strings.Contains(out.Log, "failed with ThrottlingException (ecr:DescribeImageScanFindings)") {
+				t.Errorf("the log does not say the scan reads were throttled:\n%s", out.Log)
 			}
 			if tt.wantErr == nil {
 				if len(errs) != 0 || !strings.Contains(out.Log, "GetRegistryScanningConfiguration was denied") || out.Outputs["scan_status"] != "COMPLETE" {

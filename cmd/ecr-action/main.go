@@ -54,7 +54,21 @@ func newRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = maxBackoff
+		// The SDK counts LimitExceededException as throttling, but ECR and
+		// CloudWatch Logs raise it for a service quota (repositories per
+		// region, log groups, one scan per image per day): no retry helps.
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if isQuotaError(err) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, o.Retryables...)
 	})
+}
+
+func isQuotaError(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "LimitExceededException"
 }
 
 func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -372,7 +386,7 @@ func explainThrottled(err error) (title, msg string, ok bool) {
 	if !errors.As(err, &api) {
 		return "", "", false
 	}
-	if _, throttle := retry.DefaultThrottleErrorCodes[api.ErrorCode()]; !throttle {
+	if _, throttle := retry.DefaultThrottleErrorCodes[api.ErrorCode()]; !throttle || isQuotaError(err) {
 		return "", "", false
 	}
 	action, service := "an AWS call", "AWS"

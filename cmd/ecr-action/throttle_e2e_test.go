@@ -429,3 +429,21 @@ func TestScanFaultsAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceQuotaIsNotRetried: the SDK counts LimitExceededException as
+// throttling, but ECR raises it for a service quota (repositories per
+// region): one call, and an error that does not say "throttled".
+func TestServiceQuotaIsNotRetried(t *testing.T) {
+	e := start(t)
+	e.srv.Inject("CreateRepository", ecrlocal.Fault{Count: 100, Error: "LimitExceededException"})
+	start := time.Now()
+	out := e.run(t, seedInputs())
+	errs := errorAnnotations(out.RawLog)
+	t.Logf("exit %d in %.1fs, %d CreateRepository call(s); %s", out.ExitCode, time.Since(start).Seconds(), e.srv.Calls()["CreateRepository"], strings.Join(errs, "\n"))
+	if out.ExitCode != 1 || len(errs) != 1 || !strings.Contains(errs[0], "LimitExceededException") || strings.Contains(errs[0], "Throttled") {
+		t.Errorf("exit %d, errors %q; want 1 and one error naming LimitExceededException, not throttling", out.ExitCode, errs)
+	}
+	if n := e.srv.Calls()["CreateRepository"]; n != 1 {
+		t.Errorf("%d CreateRepository calls, want 1: a quota is not retried", n)
+	}
+}

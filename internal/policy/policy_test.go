@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/org/ecr-action/internal/config/badinputs"
 )
 
 func TestValidateRepositoryName(t *testing.T) {
@@ -262,6 +264,20 @@ func FuzzValidateLifecyclePolicy(f *testing.F) {
 		`{"rules":[` + untagged + `,` + untagged + `]}`,
 	} {
 		f.Add(doc)
+	}
+	// Every lifecycle policy of the bad-input catalogue.
+	catalogue, err := badinputs.FindModuleFile(badinputs.File)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cases, err := badinputs.Load(catalogue)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		if doc, ok := c.Inputs["lifecycle_policy"]; ok && strings.HasPrefix(doc, "{") {
+			f.Add(doc)
+		}
 	}
 	// ECR's rules, written out independently of ValidateLifecyclePolicy
 	// (lifecycle_policy_parameters.html): field names as ECR spells them,

@@ -81,6 +81,17 @@ faults for one operation strike in the order given):
 GET /_ecrlocal/registry-calls reports the faults that struck as
 "faults_struck": {"blob-upload":N}.
 
+Least privilege: -iam-policy FILE authorizes every call (ECR API,
+CloudWatch Logs and registry requests) against an identity-based IAM policy
+JSON document, as IAM would for the caller: a call it does not allow gets
+AccessDeniedException (the registry: 403 DENIED) naming the IAM action,
+e.g. ecr:PutImage. Registry requests map to the actions ECR checks:
+blob HEAD ecr:BatchCheckLayerAvailability, blob GET
+ecr:GetDownloadUrlForLayer, upload POST/PATCH/PUT ecr:InitiateLayerUpload /
+ecr:UploadLayerPart / ecr:CompleteLayerUpload, manifest GET/HEAD
+ecr:BatchGetImage, manifest PUT ecr:PutImage. Condition, NotAction and
+NotResource are refused rather than ignored.
+
 Counters, for tests and benchmarks (ResetCalls in Go clears both):
   GET /_ecrlocal/calls
         ECR API calls by operation: {"CreateRepository":1,"DescribeRepositories":2}
@@ -113,6 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	vulndb := fs.String("vulndb", "", "vulnerability database `FILE` for image scans (JSON; default: none, scans find nothing)")
 	scanDelay := fs.Duration("scan-delay", 0, "how long a scan stays IN_PROGRESS at least, e.g. 2s")
 	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
+	iamPolicy := fs.String("iam-policy", "", "authorize every call against the IAM policy in `FILE` (JSON; default: allow everything)")
 	var faults []ecrlocal.FaultSpec
 	fs.Func("fault", "inject a fault: `OPERATION=KIND:COUNT` (repeatable; see above)", func(v string) error {
 		f, err := ecrlocal.ParseFaultSpec(v)
@@ -135,6 +147,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *tokenTTL <= 0 {
 		return fmt.Errorf("-token-ttl %v must be positive, e.g. 30s", *tokenTTL)
+	}
+	var policy *ecrlocal.Policy
+	if *iamPolicy != "" {
+		doc, err := os.ReadFile(*iamPolicy)
+		if err != nil {
+			return fmt.Errorf("-iam-policy: %w", err)
+		}
+		p, err := ecrlocal.ParsePolicy(doc)
+		if err != nil {
+			return fmt.Errorf("-iam-policy %s: %w", *iamPolicy, err)
+		}
+		policy = &p
 	}
 	var db []ecrlocal.Vuln
 	if *vulndb != "" {
@@ -159,7 +183,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// The same address answers CloudWatch Logs, for scan_log_group.
 	logs := logslocal.New(logslocal.Options{Account: *account, Region: *region})
-	hs := &http.Server{Handler: logs.Route(srv), ReadHeaderTimeout: 30 * time.Second}
+	var handler http.Handler = logs.Route(srv)
+	if policy != nil {
+		handler = ecrlocal.NewIAM(handler, *policy, ecrlocal.IAMOptions{Account: *account, Region: *region})
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 	fmt.Fprintf(stdout, "ecrlocal listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -236,5 +237,54 @@ func TestRunAppliesFaultsAndTokenTTL(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp2.Body).Decode(&rep); err != nil || rep.FaultsStruck["blob-upload"] != 1 {
 		t.Errorf("registry-calls faults_struck = %v (%v), want blob-upload 1", rep.FaultsStruck, err)
+	}
+}
+
+func TestRunEnforcesTheIAMPolicy(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:DescribeRepositories"],"Resource":"*"}]}`
+	if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := startRun(t, "-iam-policy", policy)
+	call := func(op string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(`{"repositoryName":"app"}`))
+		req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921."+op)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, out := call("CreateRepository"); code != 400 || out["__type"] != "AccessDeniedException" ||
+		!strings.Contains(fmt.Sprint(out["message"]), "ecr:CreateRepository") {
+		t.Errorf("CreateRepository = %d %v, want AccessDeniedException naming ecr:CreateRepository", code, out)
+	}
+	// Allowed: the call reaches ecrlocal, which lists no repository (the
+	// denied create made none).
+	if code, out := call("DescribeRepositories"); code != 200 || len(out["repositories"].([]any)) != 0 {
+		t.Errorf("DescribeRepositories = %d %v, want 200 with no repository", code, out)
+	}
+}
+
+func TestRunRejectsBadIAMPolicies(t *testing.T) {
+	dir := t.TempDir()
+	withCondition := filepath.Join(dir, "condition.json")
+	doc := `{"Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`
+	if err := os.WriteFile(withCondition, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-iam-policy", filepath.Join(dir, "missing.json")},
+		{"-iam-policy", withCondition},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%q) succeeded, want an error", args)
+		}
 	}
 }

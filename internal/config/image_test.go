@@ -498,6 +498,9 @@ func FuzzLoadImage(f *testing.F) {
 			if !errors.As(err, &fe) || len(fe) == 0 {
 				t.Fatalf("error is not a non-empty config.Errors: %v", err)
 			}
+			for _, e := range fe {
+				checkMessage(t, e.Error())
+			}
 			return
 		}
 		if c.Image == nil {

@@ -113,6 +113,11 @@ func TestBadInputsEndToEnd(t *testing.T) {
 			if calls, regCalls := e.srv.Calls(), e.srv.RegistryCalls(); len(calls) != 0 || len(regCalls) != 0 || e.srv.WriteCalls() != 0 {
 				t.Errorf("a bad input reached ECR: API calls %v, registry calls %v", calls, regCalls)
 			}
+			for _, secret := range []string{ecrlocaltest.SecretAccessKey, "test-session-token"} {
+				if strings.Contains(out.Summary, secret) {
+					t.Errorf("a secret reached the summary")
+				}
+			}
 			if len(out.Outputs) != 0 || len(out.Env) != 0 {
 				t.Errorf("a failed run set outputs %q or environment %q", out.Outputs, out.Env)
 			}

@@ -114,6 +114,13 @@ func (s *Server) strikeUpload(w http.ResponseWriter, r *http.Request, u *upload,
 	s.uploadsMu.Unlock()
 	u.discard()
 	msg := fmt.Sprintf("injected fault after %d bytes of upload %s: the upload is lost, start a new one", n, u.id)
+	if f.Kind != FaultReset {
+		// Read (and drop) the rest of the body before answering: a server
+		// that answers while the client is still sending and then closes
+		// makes the client's write fail with a reset instead of reading the
+		// 500/503, which is the reset fault, not this one.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultDrain))
+	}
 	switch f.Kind {
 	case FaultReset:
 		resetConnection(w)
@@ -125,6 +132,9 @@ func (s *Server) strikeUpload(w http.ResponseWriter, r *http.Request, u *upload,
 		writeRegError(w, regError{http.StatusServiceUnavailable, "UNAVAILABLE", msg, nil})
 	}
 }
+
+// maxFaultDrain bounds what a 500/503 fault reads and drops after striking.
+const maxFaultDrain = 1 << 30
 
 // resetConnection closes the client's TCP connection with a reset. Without
 // a hijackable connection (HTTP/2) it aborts the handler, which closes the

@@ -76,6 +76,7 @@ type frontDoor struct {
 
 	mu             sync.Mutex
 	basic          map[string]bool // Basic credentials seen by the registry, base64 as sent
+	basicOrder     []string        // the keys of basic, in the order first seen
 	sessionTokens  map[string]bool // X-Amz-Security-Token values seen by the ECR API
 	rejectRegistry bool            // answer 401 to authenticated registry requests but HEAD, echoing the credentials
 	denyOperation  string          // ECR operation to answer AccessDenied, echoing the credentials
@@ -87,6 +88,9 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reject, deny := f.rejectRegistry, f.denyOperation
 	if strings.HasPrefix(r.URL.Path, "/v2") {
 		if b64, ok := strings.CutPrefix(auth, "Basic "); ok {
+			if !f.basic[b64] {
+				f.basicOrder = append(f.basicOrder, b64)
+			}
 			f.basic[b64] = true
 		}
 	} else if tok := r.Header.Get("X-Amz-Security-Token"); tok != "" {
@@ -116,12 +120,13 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // registrySecrets returns the ECR authorization tokens and the passwords in
-// them that the registry received.
+// them that the registry received, in the order it first saw them (so the
+// first is the run's first login, any later one a renewal).
 func (f *frontDoor) registrySecrets(t *testing.T) (tokens, passwords []string) {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for b64 := range f.basic {
+	for _, b64 := range f.basicOrder {
 		raw, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
 			t.Fatalf("registry Basic credentials are not base64")
@@ -133,8 +138,6 @@ func (f *frontDoor) registrySecrets(t *testing.T) (tokens, passwords []string) {
 		tokens = append(tokens, b64)
 		passwords = append(passwords, pass)
 	}
-	sort.Strings(tokens)
-	sort.Strings(passwords)
 	return tokens, passwords
 }
 

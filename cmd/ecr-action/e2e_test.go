@@ -95,6 +95,21 @@ func checkNoSecrets(t *testing.T, out *runner.Outcome, secrets []string) {
 	}
 }
 
+// resourceTags reads a repository's resource tags as sorted "key=value".
+func (e *env) resourceTags(t *testing.T, arn *string) []string {
+	t.Helper()
+	tags, err := e.client.ListTagsForResource(context.Background(), &ecr.ListTagsForResourceInput{ResourceArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range tags.Tags {
+		got = append(got, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+	}
+	sort.Strings(got)
+	return got
+}
+
 func values(m map[string]string) []string {
 	var v []string
 	for _, s := range m {
@@ -150,16 +165,7 @@ func TestSeedExampleEndToEnd(t *testing.T) {
 	if !r.ImageScanningConfiguration.ScanOnPush || r.ImageTagMutability != types.ImageTagMutabilityMutable || r.EncryptionConfiguration.EncryptionType != types.EncryptionTypeAes256 {
 		t.Errorf("scan=%v mutability=%s encryption=%s", r.ImageScanningConfiguration.ScanOnPush, r.ImageTagMutability, r.EncryptionConfiguration.EncryptionType)
 	}
-	tags, err := e.client.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, tg := range tags.Tags {
-		got = append(got, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
-	}
-	sort.Strings(got)
-	if diff := cmp.Diff([]string{"Environment=production", "ManagedBy=ecr-action", "Project=canvas-ta"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"Environment=production", "ManagedBy=ecr-action", "Project=canvas-ta"}, e.resourceTags(t, r.RepositoryArn)); diff != "" {
 		t.Errorf("tags (-want +got):\n%s", diff)
 	}
 	lp, err := e.client.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String("canvas-ta-production-app")})

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -109,12 +110,22 @@ func testImage(t *testing.T, layers int) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return linuxImage(t, img, nil)
+}
+
+// linuxImage is img with a linux/amd64 config (the platform the action
+// pushes by default) and, when cmd is not nil, that command.
+func linuxImage(t *testing.T, img v1.Image, cmd []string) v1.Image {
+	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
+	if cmd != nil {
+		cf.Config.Cmd = cmd
+	}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		t.Fatal(err)

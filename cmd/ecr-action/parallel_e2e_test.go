@@ -317,18 +317,7 @@ func matrixImage(t *testing.T, base v1.Layer, own string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Cmd = []string{"cat", "/app/job.txt"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return linuxImage(t, img, []string{"cat", "/app/job.txt"})
 }
 
 // matrixInputs are one job's inputs: the same repository settings for
@@ -550,16 +539,7 @@ func (e *env) checkRepository(t *testing.T, ctx context.Context) {
 	if !r.ImageScanningConfiguration.ScanOnPush || r.EncryptionConfiguration.EncryptionType != types.EncryptionTypeAes256 {
 		t.Errorf("scan on push %v, encryption %s", r.ImageScanningConfiguration.ScanOnPush, r.EncryptionConfiguration.EncryptionType)
 	}
-	tags, err := e.client.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, tg := range tags.Tags {
-		got = append(got, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
-	}
-	sort.Strings(got)
-	if diff := cmp.Diff([]string{"CostCenter=42", "Environment=production", "ManagedBy=ecr-action", "Project=canvas-ta", "Team=platform"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"CostCenter=42", "Environment=production", "ManagedBy=ecr-action", "Project=canvas-ta", "Team=platform"}, e.resourceTags(t, r.RepositoryArn)); diff != "" {
 		t.Errorf("resource tags (-want +got):\n%s", diff)
 	}
 	lp, err := e.client.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(repoName)})

@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/org/ecr-action/internal/policy"
 )
 
 // Defaults of the inputs this package reads.
@@ -98,9 +100,6 @@ func (e *TokenRequestError) Error() string {
 
 func (e *TokenRequestError) Unwrap() error { return e.Err }
 
-// roleARN is the shape of an IAM role ARN in any partition.
-var roleARN = regexp.MustCompile(`^arn:aws[-a-z]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-
 // sessionName is what STS accepts as RoleSessionName.
 var sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
@@ -132,9 +131,10 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		return aws.Config{}, err
 	}
 	if o.RoleToAssume != "" {
-		if !roleARN.MatchString(o.RoleToAssume) {
-			return aws.Config{}, &InputError{Input: "role_to_assume", Value: o.RoleToAssume,
-				Problem: "is not an IAM role ARN: expected arn:aws:iam::<12-digit account>:role/<name> (or another partition such as arn:aws-us-gov)"}
+		// The same check as the inputs' (internal/config), so the two
+		// cannot disagree on what a role ARN is.
+		if err := policy.ValidateRoleARN(o.RoleToAssume); err != nil {
+			return aws.Config{}, &InputError{Input: "role_to_assume", Value: o.RoleToAssume, Problem: err.Error()}
 		}
 		if !sessionName.MatchString(o.RoleSessionName) {
 			return aws.Config{}, &InputError{Input: "role_session_name", Value: o.RoleSessionName,

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,20 +17,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/org/ecr-action/internal/stslocal"
+	"github.com/org/ecr-action/internal/stslocal/stslocaltest"
 )
 
-// Secrets the fakes hand out; no error may contain them.
+// Secrets of tests that reach no token service (those that do use the
+// random ones stslocal issues); no error may contain them.
 const (
 	requestToken = "request-token-SECRET-1"
-	oidcToken    = "eyJhbGciOiJSUzI1NiJ9.oidc-SECRET-2.sig"
-	stsKeyID     = "ASIASTSFAKEKEYID0001"
-	stsSecret    = "sts-secret-key-SECRET-3"
-	stsSession   = "sts-session-token-SECRET-4"
 	envSecret    = "env-secret-key-SECRET-5"
 	envSession   = "env-session-token-SECRET-6"
 )
 
-var allSecrets = []string{requestToken, oidcToken, stsSecret, stsSession, envSecret, envSession}
+var allSecrets = []string{requestToken, envSecret, envSession}
 
 // isolate clears every variable the SDK reads so that the developer's own
 // AWS setup cannot leak into a test, and stops the SDK from calling IMDS.
@@ -74,123 +75,17 @@ func (r *recorder) has(s string) bool {
 	return false
 }
 
-// oidcFake is the runner's token service. It answers only a GET with the
-// right bearer and audience and records problems for the test to report.
-type oidcFake struct {
-	audience string
-	status   int    // answer status; 0 means 200
-	body     string // answer body when status is set
-
-	mu       sync.Mutex
-	problems []string
-	calls    int
-}
-
-func (f *oidcFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if got, want := r.Header.Get("Authorization"), "bearer "+requestToken; got != want {
-		f.problems = append(f.problems, fmt.Sprintf("Authorization = %q, want %q", got, want))
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	q := r.URL.Query()
-	if got := q.Get("audience"); got != f.audience {
-		f.problems = append(f.problems, fmt.Sprintf("audience = %q, want %q", got, f.audience))
-	}
-	if got := q.Get("api-version"); got != "2.0" {
-		f.problems = append(f.problems, fmt.Sprintf("api-version = %q, want the runner's query kept", got))
-	}
-	if f.status != 0 {
-		w.WriteHeader(f.status)
-		fmt.Fprint(w, f.body)
-		return
-	}
-	fmt.Fprintf(w, `{"count":1,"value":%q}`, oidcToken)
-}
-
-func (f *oidcFake) check(t *testing.T) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, p := range f.problems {
-		t.Errorf("OIDC request: %s", p)
-	}
-}
-
-// stsFake answers AssumeRoleWithWebIdentity in the STS query protocol.
-type stsFake struct {
-	wantRole, wantSession string
-	deny                  bool // answer AccessDenied, echoing the token back
-
-	mu       sync.Mutex
-	problems []string
-	calls    int
-}
-
-func (f *stsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if err := r.ParseForm(); err != nil {
-		f.problems = append(f.problems, "parsing form: "+err.Error())
-	}
-	want := map[string]string{
-		"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
-		"RoleArn": f.wantRole, "RoleSessionName": f.wantSession, "WebIdentityToken": oidcToken,
-	}
-	for k, v := range want {
-		if got := r.PostForm.Get(k); got != v {
-			f.problems = append(f.problems, fmt.Sprintf("%s = %q, want %q", k, got, v))
-		}
-	}
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		f.problems = append(f.problems, "AssumeRoleWithWebIdentity must be unsigned, got Authorization "+auth)
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	if f.deny {
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity with token %s</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`, r.PostForm.Get("WebIdentityToken"))
-		return
-	}
-	fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleWithWebIdentityResult>
-    <Credentials>
-      <AccessKeyId>%s</AccessKeyId>
-      <SecretAccessKey>%s</SecretAccessKey>
-      <SessionToken>%s</SessionToken>
-      <Expiration>2099-01-01T00:00:00Z</Expiration>
-    </Credentials>
-    <AssumedRoleUser>
-      <Arn>arn:aws:sts::012345678901:assumed-role/deploy/%s</Arn>
-      <AssumedRoleId>AROAFAKE:%s</AssumedRoleId>
-    </AssumedRoleUser>
-    <SubjectFromWebIdentityToken>repo:org/app:ref:refs/heads/main</SubjectFromWebIdentityToken>
-  </AssumeRoleWithWebIdentityResult>
-  <ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>
-</AssumeRoleWithWebIdentityResponse>`, stsKeyID, stsSecret, stsSession, f.wantSession, f.wantSession)
-}
-
-func (f *stsFake) check(t *testing.T) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, p := range f.problems {
-		t.Errorf("STS request: %s", p)
-	}
-}
-
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-func assertNoSecret(t *testing.T, err error) {
+// assertNoSecret fails if err contains one of allSecrets or of more.
+func assertNoSecret(t *testing.T, err error, more ...string) {
 	t.Helper()
 	if err == nil {
 		return
 	}
-	for _, s := range allSecrets {
+	for _, s := range slices.Concat(allSecrets, more) {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error contains secret %q: %v", s, err)
 		}
@@ -199,32 +94,32 @@ func assertNoSecret(t *testing.T, err error) {
 
 const role = "arn:aws:iam::012345678901:role/deploy"
 
+// startSTS serves stslocal (OIDC token service and STS) for the test,
+// expecting want, and points the SDK's STS endpoint at it.
+func startSTS(t *testing.T, want stslocal.Expected) *stslocaltest.Env {
+	t.Helper()
+	e := stslocaltest.Start(t)
+	e.Server.Expect(want)
+	t.Setenv("AWS_ENDPOINT_URL_STS", e.URL)
+	return e
+}
+
 func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	isolate(t)
 	// Static credentials in the environment must not win over the role.
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENVKEY")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", envSecret)
 
-	oidc := &oidcFake{audience: "sts.amazonaws.com"}
-	oidcSrv := httptest.NewServer(oidc)
-	defer oidcSrv.Close()
-	stsF := &stsFake{wantRole: role, wantSession: "ecr-action"}
-	stsSrv := httptest.NewServer(stsF)
-	defer stsSrv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_STS", stsSrv.URL)
+	e := startSTS(t, stslocal.Expected{Audience: "sts.amazonaws.com", RoleARN: role, RoleSessionName: "ecr-action"})
+	sec := e.Server.Secrets()
 
 	rec := &recorder{}
 	cfg, err := Load(context.Background(), Options{
 		Region:       "eu-west-1",
 		RoleToAssume: role,
-		Getenv: envOf(map[string]string{
-			TokenRequestURLVar:   oidcSrv.URL + "/token?api-version=2.0",
-			TokenRequestTokenVar: requestToken,
-		}),
-		Mask: rec.Mask,
+		Getenv:       envOf(e.Env()),
+		Mask:         rec.Mask,
 	})
-	oidc.check(t)
-	stsF.check(t)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -232,7 +127,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Retrieve: %v", err)
 	}
-	want := aws.Credentials{AccessKeyID: stsKeyID, SecretAccessKey: stsSecret, SessionToken: stsSession}
+	want := aws.Credentials{AccessKeyID: sec.AccessKeyID, SecretAccessKey: sec.SecretAccessKey, SessionToken: sec.SessionToken}
 	got = aws.Credentials{AccessKeyID: got.AccessKeyID, SecretAccessKey: got.SecretAccessKey, SessionToken: got.SessionToken}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("credentials (-want +got):\n%s", diff)
@@ -240,38 +135,32 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	if cfg.Region != "eu-west-1" {
 		t.Errorf("region = %q, want eu-west-1", cfg.Region)
 	}
-	if oidc.calls != 1 || stsF.calls != 1 {
-		t.Errorf("OIDC calls %d, STS calls %d, want 1 each (credentials cached)", oidc.calls, stsF.calls)
+	if c := e.Server.Calls(); c["oidc"] != 1 || c["sts"] != 1 {
+		t.Errorf("OIDC calls %d, STS calls %d, want 1 each (credentials cached)", c["oidc"], c["sts"])
 	}
-	for _, s := range []string{requestToken, oidcToken, stsKeyID, stsSecret, stsSession} {
+	for _, s := range []string{sec.RequestToken, sec.IDToken, sec.AccessKeyID, sec.SecretAccessKey, sec.SessionToken} {
 		if !rec.has(s) {
-			t.Errorf("Mask was not called with %q", s)
+			t.Errorf("Mask was not called with %.8s…", s)
 		}
 	}
 }
 
 func TestAssumeRoleCustomAudienceAndSession(t *testing.T) {
 	isolate(t)
-	oidc := &oidcFake{audience: "https://example.com/a b&c"}
-	oidcSrv := httptest.NewServer(oidc)
-	defer oidcSrv.Close()
-	stsF := &stsFake{wantRole: "arn:aws-us-gov:iam::012345678901:role/path/deploy", wantSession: "run-42"}
-	stsSrv := httptest.NewServer(stsF)
-	defer stsSrv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_STS", stsSrv.URL)
+	want := stslocal.Expected{
+		Audience:        "https://example.com/a b&c",
+		RoleARN:         "arn:aws-us-gov:iam::012345678901:role/path/deploy",
+		RoleSessionName: "run-42",
+	}
+	e := startSTS(t, want)
 
 	_, err := Load(context.Background(), Options{
 		Region:          "us-gov-west-1",
-		RoleToAssume:    stsF.wantRole,
-		RoleSessionName: "run-42",
-		Audience:        oidc.audience,
-		Getenv: envOf(map[string]string{
-			TokenRequestURLVar:   oidcSrv.URL + "/token?api-version=2.0",
-			TokenRequestTokenVar: requestToken,
-		}),
+		RoleToAssume:    want.RoleARN,
+		RoleSessionName: want.RoleSessionName,
+		Audience:        want.Audience,
+		Getenv:          envOf(e.Env()),
 	})
-	oidc.check(t)
-	stsF.check(t)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -279,19 +168,14 @@ func TestAssumeRoleCustomAudienceAndSession(t *testing.T) {
 
 func TestAssumeRoleDenied(t *testing.T) {
 	isolate(t)
-	oidcSrv := httptest.NewServer(&oidcFake{audience: DefaultAudience})
-	defer oidcSrv.Close()
-	stsSrv := httptest.NewServer(&stsFake{wantRole: role, wantSession: "ecr-action", deny: true})
-	defer stsSrv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_STS", stsSrv.URL)
+	e := startSTS(t, stslocal.Expected{Audience: DefaultAudience, RoleARN: role, RoleSessionName: "ecr-action"})
+	sec := e.Server.Secrets()
+	e.Server.Deny("Not authorized to perform sts:AssumeRoleWithWebIdentity with token " + sec.IDToken)
 
 	rec := &recorder{}
 	_, err := Load(context.Background(), Options{
 		Region: "eu-west-1", RoleToAssume: role, Mask: rec.Mask,
-		Getenv: envOf(map[string]string{
-			TokenRequestURLVar:   oidcSrv.URL + "/token?api-version=2.0",
-			TokenRequestTokenVar: requestToken,
-		}),
+		Getenv: envOf(e.Env()),
 	})
 	if err == nil {
 		t.Fatal("Load succeeded, want the STS refusal")
@@ -301,83 +185,98 @@ func TestAssumeRoleDenied(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	assertNoSecret(t, err)
+	assertNoSecret(t, err, sec.List()...)
 }
 
 func TestTokenRequestFailures(t *testing.T) {
+	const wrongBearer = "OIDC token request without the request token as bearer"
 	tests := []struct {
-		name   string
-		fake   *oidcFake
-		token  string // request token given to the action
-		wantIn string
-		status int
+		name         string
+		stale        bool   // give the action a request token the service does not accept
+		status       int    // if set, the service answers the right token with status and body
+		body         string // $REQUEST_TOKEN stands for the request token
+		wantIn       string
+		wantStatus   int
+		wantProblems []string
 	}{
 		{
-			name:   "wrong request token",
-			fake:   &oidcFake{audience: DefaultAudience},
-			token:  "stale-" + requestToken,
-			wantIn: "401",
-			status: http.StatusUnauthorized,
+			name:         "wrong request token",
+			stale:        true,
+			wantIn:       "401",
+			wantStatus:   http.StatusUnauthorized,
+			wantProblems: []string{wrongBearer},
 		},
 		{
-			name:   "server error echoing the token",
-			fake:   &oidcFake{audience: DefaultAudience, status: http.StatusInternalServerError, body: "boom for " + requestToken},
-			token:  requestToken,
-			wantIn: "boom for ***",
-			status: http.StatusInternalServerError,
+			name:       "server error echoing the token",
+			status:     http.StatusInternalServerError,
+			body:       "boom for $REQUEST_TOKEN",
+			wantIn:     "boom for ***",
+			wantStatus: http.StatusInternalServerError,
 		},
 		{
-			name:   "not JSON",
-			fake:   &oidcFake{audience: DefaultAudience, status: http.StatusOK, body: "<html>"},
-			token:  requestToken,
-			wantIn: "not JSON",
-			status: http.StatusOK,
+			name:       "not JSON",
+			status:     http.StatusOK,
+			body:       "<html>",
+			wantIn:     "not JSON",
+			wantStatus: http.StatusOK,
 		},
 		{
-			name:   "no value",
-			fake:   &oidcFake{audience: DefaultAudience, status: http.StatusOK, body: `{"value":""}`},
-			token:  requestToken,
-			wantIn: "no token",
-			status: http.StatusOK,
+			name:       "no value",
+			status:     http.StatusOK,
+			body:       `{"value":""}`,
+			wantIn:     "no token",
+			wantStatus: http.StatusOK,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			isolate(t)
-			srv := httptest.NewServer(tc.fake)
-			defer srv.Close()
-			stsF := &stsFake{}
-			stsSrv := httptest.NewServer(stsF)
-			defer stsSrv.Close()
-			t.Setenv("AWS_ENDPOINT_URL_STS", stsSrv.URL)
+			// Not stslocaltest.Start: a wrong bearer is a problem this
+			// test expects, so it checks Problems itself.
+			srv := stslocal.New()
+			srv.Expect(stslocal.Expected{Audience: DefaultAudience})
+			sec := srv.Secrets()
+			if tc.status != 0 {
+				srv.AnswerToken(tc.status, strings.ReplaceAll(tc.body, "$REQUEST_TOKEN", sec.RequestToken))
+			}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			t.Setenv("AWS_ENDPOINT_URL_STS", ts.URL)
+			token := sec.RequestToken
+			if tc.stale {
+				token = "stale-" + token
+			}
 
 			rec := &recorder{}
 			_, err := Load(context.Background(), Options{
 				Region: "eu-west-1", RoleToAssume: role, Mask: rec.Mask,
 				Getenv: envOf(map[string]string{
-					TokenRequestURLVar:   srv.URL + "/token?api-version=2.0",
-					TokenRequestTokenVar: tc.token,
+					TokenRequestURLVar:   ts.URL + stslocal.TokenPath + "?api-version=2.0",
+					TokenRequestTokenVar: token,
 				}),
 			})
 			var te *TokenRequestError
 			if !errors.As(err, &te) {
 				t.Fatalf("got %v, want a *TokenRequestError", err)
 			}
-			if te.StatusCode != tc.status {
-				t.Errorf("status = %d, want %d", te.StatusCode, tc.status)
+			if te.StatusCode != tc.wantStatus {
+				t.Errorf("status = %d, want %d", te.StatusCode, tc.wantStatus)
 			}
 			if !strings.Contains(err.Error(), tc.wantIn) {
 				t.Errorf("error %q does not contain %q", err, tc.wantIn)
 			}
-			if strings.Contains(err.Error(), tc.token) {
+			if strings.Contains(err.Error(), token) {
 				t.Errorf("error %q contains the request token", err)
 			}
-			if !rec.has(tc.token) {
+			if !rec.has(token) {
 				t.Errorf("the request token was not masked")
 			}
-			assertNoSecret(t, err)
-			if stsF.calls != 0 {
-				t.Errorf("STS called %d times after the token request failed, want 0", stsF.calls)
+			assertNoSecret(t, err, sec.List()...)
+			if n := srv.Calls()["sts"]; n != 0 {
+				t.Errorf("STS called %d times after the token request failed, want 0", n)
+			}
+			if diff := cmp.Diff(tc.wantProblems, srv.Problems()); diff != "" {
+				t.Errorf("token service problems (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -43,10 +43,22 @@ func (s Secrets) List() []string {
 type Server struct {
 	secrets Secrets
 
-	mu       sync.Mutex
-	deny     string // non-empty: STS answers AccessDenied with this message
-	calls    map[string]int
-	problems []string
+	mu          sync.Mutex
+	deny        string // non-empty: STS answers AccessDenied with this message
+	expect      Expected
+	tokenStatus int    // non-zero: the token service answers with this status...
+	tokenBody   string // ...and this body instead of a token
+	calls       map[string]int
+	problems    []string
+}
+
+// Expected is what a test expects the action to send, beyond what every
+// request from the runner's client or the SDK carries. An empty field is
+// not checked.
+type Expected struct {
+	Audience        string // the audience query of the token request
+	RoleARN         string // RoleArn of AssumeRoleWithWebIdentity
+	RoleSessionName string // RoleSessionName of AssumeRoleWithWebIdentity
 }
 
 // New returns a Server with fresh random secrets.
@@ -75,6 +87,24 @@ func (s *Server) Deny(message string) {
 	s.deny = message
 }
 
+// Expect makes the server report through Problems every later request
+// that differs from e.
+func (s *Server) Expect(e Expected) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expect = e
+}
+
+// AnswerToken makes the token service answer every later request that
+// carries the request token with status and body instead of a token, as a
+// failing or misbehaving runner service would. A body that repeats a
+// secret is how a test checks that such failures are redacted.
+func (s *Server) AnswerToken(status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenStatus, s.tokenBody = status, body
+}
+
 // Calls returns how many requests each service answered ("oidc", "sts").
 func (s *Server) Calls() map[string]int {
 	s.mu.Lock()
@@ -87,7 +117,8 @@ func (s *Server) Calls() map[string]int {
 }
 
 // Problems lists requests that did not look like the runner's or the SDK's
-// (wrong bearer, signed STS call, wrong token); a test reports them, since
+// (wrong bearer, runner's api-version query dropped, signed STS call, wrong
+// token) or differed from what Expect set; a test reports them, since
 // an httptest handler must not call t.Fatal.
 func (s *Server) Problems() []string {
 	s.mu.Lock()
@@ -118,13 +149,26 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "use GET", http.StatusMethodNotAllowed)
 		return
 	}
-	if got := r.Header.Get("Authorization"); !strings.EqualFold(got, "bearer "+s.secrets.RequestToken) {
+	// The scheme is case-insensitive (RFC 9110), the token is not.
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "bearer") || token != s.secrets.RequestToken {
 		s.problem("OIDC token request without the request token as bearer")
 		http.Error(w, `{"message":"unauthorized"}`, http.StatusUnauthorized)
 		return
 	}
-	if r.URL.Query().Get("audience") == "" {
+	q := r.URL.Query()
+	if got := q.Get("audience"); got == "" {
 		s.problem("OIDC token request without an audience")
+	} else if want := s.expect.Audience; want != "" && got != want {
+		s.problem("OIDC token request for audience %q, want %q", got, want)
+	}
+	if got := q.Get("api-version"); got != "2.0" {
+		s.problem("OIDC token request with api-version %q, want the runner's query (2.0) kept", got)
+	}
+	if s.tokenStatus != 0 {
+		w.WriteHeader(s.tokenStatus)
+		fmt.Fprint(w, s.tokenBody)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"count":1,"value":%q}`, s.secrets.IDToken)
@@ -138,6 +182,17 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	}
 	if a := r.PostForm.Get("Action"); a != "AssumeRoleWithWebIdentity" {
 		s.problem("STS action %q, want AssumeRoleWithWebIdentity", a)
+	}
+	if v := r.PostForm.Get("Version"); v != "2011-06-15" {
+		s.problem("STS API version %q, want 2011-06-15", v)
+	}
+	for _, f := range []struct{ name, want string }{
+		{"RoleArn", s.expect.RoleARN},
+		{"RoleSessionName", s.expect.RoleSessionName},
+	} {
+		if got := r.PostForm.Get(f.name); f.want != "" && got != f.want {
+			s.problem("STS %s %q, want %q", f.name, got, f.want)
+		}
 	}
 	if r.PostForm.Get("WebIdentityToken") != s.secrets.IDToken {
 		s.problem("STS request without the OIDC token the token service issued")

@@ -170,20 +170,7 @@ func startRun(t *testing.T, args ...string) string {
 func TestRunAppliesFaultsAndTokenTTL(t *testing.T) {
 	url := startRun(t, "-fault", "GetAuthorizationToken=throttle:1", "-fault", "CreateRepository=ServerException:1",
 		"-fault", "blob-upload=503:1", "-token-ttl", "90s")
-	call := func(op, body string) (int, map[string]any) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(body))
-		req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921."+op)
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
+	call := func(op, body string) (int, map[string]any) { t.Helper(); return callAPI(t, url, op, body) }
 	if code, out := call("GetAuthorizationToken", "{}"); code != 400 || out["__type"] != "ThrottlingException" {
 		t.Errorf("first GetAuthorizationToken = %d %v, want 400 ThrottlingException", code, out)
 	}
@@ -249,17 +236,7 @@ func TestRunEnforcesTheIAMPolicy(t *testing.T) {
 	url := startRun(t, "-iam-policy", policy)
 	call := func(op string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(`{"repositoryName":"app"}`))
-		req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921."+op)
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return callAPI(t, url, op, `{"repositoryName":"app"}`)
 	}
 	if code, out := call("CreateRepository"); code != 400 || out["__type"] != "AccessDeniedException" ||
 		!strings.Contains(fmt.Sprint(out["message"]), "ecr:CreateRepository") {
@@ -287,4 +264,21 @@ func TestRunRejectsBadIAMPolicies(t *testing.T) {
 			t.Errorf("run(%q) succeeded, want an error", args)
 		}
 	}
+}
+
+// callAPI calls an ECR API operation on the server at url and returns the
+// status and the decoded JSON answer.
+func callAPI(t *testing.T, url, op, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921."+op)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }

@@ -107,6 +107,21 @@ func checkTagsComplete(t *testing.T, e *env) {
 	t.Logf("%d tag(s), each naming a complete image: %v", len(tags), tags)
 }
 
+// tagFirstImage runs the job once with a small payload.bin, so the
+// repository's tags name a complete image before the cancelled run, and
+// returns that image's digest.
+func tagFirstImage(t *testing.T, e *env, j *job, inputs map[string]string) string {
+	t.Helper()
+	if err := os.WriteFile(j.workspace("payload.bin"), []byte("first run\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := e.runJob(t, j, inputs)
+	if out.ExitCode != 0 {
+		t.Fatalf("first run: exit %d\n%s", out.ExitCode, out.Log)
+	}
+	return out.Outputs["image_digest"]
+}
+
 // TestCancelDuringPush cancels the run as the runner does, with SIGTERM or
 // SIGINT, while the image's blobs are uploading. The action stops within
 // seconds with a "Cancelled" error, writes no tag, and every tag in the
@@ -119,14 +134,7 @@ func TestCancelDuringPush(t *testing.T) {
 			inputs := seedInputs("base_image", "scratch", "files", "payload.bin:/payload.bin")
 
 			// The first run tags a small image.
-			if err := os.WriteFile(j.workspace("payload.bin"), []byte("first run\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out := e.runJob(t, j, inputs)
-			if out.ExitCode != 0 {
-				t.Fatalf("first run: exit %d\n%s", out.ExitCode, out.Log)
-			}
-			before := out.Outputs["image_digest"]
+			before := tagFirstImage(t, e, j, inputs)
 
 			// The second pushes 16 MiB that does not compress, through a
 			// registry that reads uploads at about 1.6 MB/s: 10 s of upload.
@@ -201,14 +209,7 @@ func TestCancelDuringScanWait(t *testing.T) {
 	e := start(t)
 	j := newJob(t)
 	inputs := seedInputs("base_image", "scratch", "files", "payload.bin:/payload.bin")
-	if err := os.WriteFile(j.workspace("payload.bin"), []byte("first run\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := e.runJob(t, j, inputs)
-	if out.ExitCode != 0 {
-		t.Fatalf("first run: exit %d\n%s", out.ExitCode, out.Log)
-	}
-	before := out.Outputs["image_digest"]
+	before := tagFirstImage(t, e, j, inputs)
 
 	if err := os.WriteFile(j.workspace("payload.bin"), []byte("second run\n"), 0o644); err != nil {
 		t.Fatal(err)

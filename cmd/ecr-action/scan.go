@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
@@ -115,6 +116,7 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		Start:      start,
 		// An image this run did not push may predate scan on push.
 		StartMissing: img.plan.Retag || !img.plan.Writes(),
+		FirstRead:    firstRead(start, img.plan),
 		Timeout:      sc.Timeout,
 		Logf:         wf.Infof,
 		Clock:        clk,
@@ -125,6 +127,16 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 	v := scan.Evaluate(res, scan.Rules{Threshold: sc.Threshold, Ignore: sc.Ignore, IgnoreUnfixed: sc.IgnoreUnfixed, Now: clk.Now()})
 	wf.Infof("scan %s: %d finding(s), %d ignored; gate %s: %s", v.Status, len(v.Counted), len(v.Ignored), v.Gate, v.Reason)
 	return &scanOutcome{verdict: v, result: res, mode: reg.Mode}, nil
+}
+
+// firstRead is when the wait's first read is due: at once for an image that
+// may have been scanned already (a retag, or every tag in place), a second
+// in after a push or a scan this run started, which cannot be complete yet.
+func firstRead(started bool, plan *image.Plan) time.Duration {
+	if started || (plan.Writes() && !plan.Retag) {
+		return ecrscan.FreshPushFirstRead
+	}
+	return 0
 }
 
 // scanOutputs are the scan_* and *_count outputs of a verdict.

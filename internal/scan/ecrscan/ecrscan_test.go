@@ -522,3 +522,33 @@ func TestWaitThrottledReadsAreNotRetriedTwice(t *testing.T) {
 	}
 	t.Logf("%d DescribeImageScanFindings calls in %d polls over a 1 minute timeout", calls, polls)
 }
+
+// TestWaitSchedule: after a fresh push the first read is FirstRead in, then
+// reads fall every 5 s from the start of the wait, not from the last read,
+// so the wait returns at most one interval after the scan completes.
+func TestWaitSchedule(t *testing.T) {
+	onEveryDate(t, func(t *testing.T, start time.Time) {
+		c := fakeclock.New(start)
+		api := &timedScan{clock: c, done: start.Add(12 * time.Second)}
+		var readAt []time.Duration
+		api.fakeAPI.during = func(context.Context) error {
+			readAt = append(readAt, c.Now().Sub(start))
+			return nil
+		}
+		res, err := Wait(context.Background(), api, Options{
+			Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
+			Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
+			FirstRead: FreshPushFirstRead, Clock: c,
+		})
+		if err != nil || res.Status() != scan.StatusComplete {
+			t.Fatalf("%v, %+v", err, res)
+		}
+		want := []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second}
+		if diff := cmp.Diff(want, readAt); diff != "" {
+			t.Errorf("read times (-want +got):\n%s", diff)
+		}
+		if res.Waited != 15*time.Second {
+			t.Errorf("waited %s, want 15s", res.Waited)
+		}
+	})
+}

@@ -117,9 +117,11 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		// An image this run did not push may predate scan on push.
 		StartMissing: img.plan.Retag || !img.plan.Writes(),
 		FirstRead:    firstRead(start, img.plan),
-		Timeout:      sc.Timeout,
-		Logf:         wf.Infof,
-		Clock:        clk,
+		// Tags come after the gate, so the push is by digest alone.
+		StartAfter: ecrscan.NoScanStartAfter,
+		Timeout:    sc.Timeout,
+		Logf:       wf.Infof,
+		Clock:      clk,
 	})
 	if err != nil {
 		return nil, err

@@ -104,7 +104,13 @@ type Options struct {
 	// retag, or every tag already in place), which a scan on push never
 	// reaches if it was pushed before scanning was turned on.
 	StartMissing bool
-	Timeout      time.Duration // default 10m
+	// StartAfter, when positive, starts a basic scan of a target that
+	// still has none (ScanNotFoundException) this long into the wait:
+	// scan on push fires for tagged pushes, but ECR does not document that
+	// it fires for a manifest pushed by digest alone, which is how the
+	// action pushes before the gate. See NoScanStartAfter.
+	StartAfter time.Duration
+	Timeout    time.Duration // default 10m
 
 	// FirstRead is when the first read happens, counted from the start of
 	// the wait: 0 reads at once (an image that may be scanned already);
@@ -224,7 +230,7 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 			if t.done {
 				continue
 			}
-			err := poll(callCtx, api, o, t)
+			err := poll(callCtx, api, o, t, elapsed())
 			if ctx.Err() == nil && callCtx.Err() != nil {
 				timedOut = true // a call outlived scan_timeout
 				break
@@ -269,6 +275,10 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 // the run started): no scan is complete at once, and a first read a second
 // in still catches a fast scan without costing a read over a fixed 5 s poll.
 const FreshPushFirstRead = time.Second
+
+// NoScanStartAfter is how long after a push the action waits for scan on
+// push to show a scan before it starts one itself (basic scanning).
+const NoScanStartAfter = 10 * time.Second
 
 // DefaultInterval is the time between reads.
 const DefaultInterval = 5 * time.Second
@@ -352,7 +362,7 @@ func pollRetries(o *ecr.Options) {
 }
 
 // poll reads t's scan once, all pages, and updates its state.
-func poll(ctx context.Context, api API, o Options, t *target) error {
+func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Duration) error {
 	var findings []scan.Finding
 	var status, desc string
 	in := &ecr.DescribeImageScanFindingsInput{
@@ -372,7 +382,11 @@ func poll(ctx context.Context, api API, o Options, t *target) error {
 			var notFound *types.ScanNotFoundException
 			if errors.As(err, &notFound) {
 				setStatus(o, t, scan.StatusNotFound, "")
-				if o.StartMissing && !t.started && o.Registry.Mode == scan.Basic {
+				late := o.StartAfter > 0 && elapsed >= o.StartAfter
+				if late && !t.started && o.Registry.Mode == scan.Basic {
+					o.Logf("%s: no scan %s after the push; starting one (StartImageScan), as ECR does not document that a manifest pushed by digest alone is scanned on push", name(t.Target), o.StartAfter)
+				}
+				if (o.StartMissing || late) && !t.started && o.Registry.Mode == scan.Basic {
 					t.started = true // once, whatever the answer
 					return startScan(ctx, api, o, t)
 				}

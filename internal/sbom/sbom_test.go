@@ -301,6 +301,22 @@ func TestDeterministic(t *testing.T) {
 	if doc.Packages[0].VersionInfo != dg.String() || doc.Packages[0].PrimaryPackagePurpose != "CONTAINER" {
 		t.Errorf("described package = %+v, want the image %s", doc.Packages[0], dg)
 	}
+	withRepo := opts
+	withRepo.Repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app"
+	r, err := Generate(context.Background(), mk(), v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, withRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rdoc Document
+	if err := json.Unmarshal(r, &rdoc); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rdoc.Packages[0].ExternalRefs[0].ReferenceLocator, "pkg:oci/app@sha256%3A"+dg.Hex+"?arch=arm64&os=linux&repository_url=123456789012.dkr.ecr.eu-west-1.amazonaws.com%2Fteam%2Fapp&variant=v8"; got != want {
+		t.Errorf("image purl = %q, want %q", got, want)
+	}
+	if got, want := rdoc.Name, withRepo.Repository+"@"+dg.String()+" linux/arm64/v8"; got != want {
+		t.Errorf("document name = %q, want %q", got, want)
+	}
 	if !strings.Contains(doc.Packages[0].Comment, "linux/amd64") {
 		t.Errorf("described package comment %q lacks the platform", doc.Packages[0].Comment)
 	}

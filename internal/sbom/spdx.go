@@ -101,6 +101,9 @@ type Options struct {
 	// NamespacePrefix is the URI the document namespace starts with.
 	// Empty means DefaultNamespacePrefix.
 	NamespacePrefix string
+	// Repository is where the image is pushed, without tag or digest; it
+	// names the described package and goes into its purl. Optional.
+	Repository string
 	// Limits bound what is read.
 	Limits Limits
 }
@@ -113,7 +116,9 @@ const DefaultNamespacePrefix = "https://spdx.org/spdxdocs/ecr-action"
 // notRead is the document comment: what an empty list does not prove.
 const notRead = "Packages read from the image's merged layers: dpkg (var/lib/dpkg/status, var/lib/dpkg/status.d/*), apk (lib/apk/db/installed), and the module lists of Go 1.18+ ELF executables' build information. Not read: rpm databases, other package managers' manifests (npm, pip, gem, jar, cargo, composer, nuget), files no package database lists, Go executables without build information or built before Go 1.18, hard and symbolic links. Licences are not concluded."
 
-// Generate reads img once and returns its SPDX 2.3 JSON document.
+// Generate reads img once and returns its SPDX 2.3 JSON document. img is
+// one platform's image (for an index, call it for each platform's image);
+// platform is that image's platform, as the index lists it.
 func Generate(ctx context.Context, img v1.Image, platform v1.Platform, opts Options) ([]byte, error) {
 	digest, err := img.Digest()
 	if err != nil {
@@ -127,7 +132,7 @@ func Generate(ctx context.Context, img v1.Image, platform v1.Platform, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	doc, err := Build(inv, Image{Digest: digest, Platform: platform}, opts)
+	doc, err := Build(inv, Image{Digest: digest, Platform: platform, Repository: opts.Repository}, opts)
 	if err != nil {
 		return nil, err
 	}

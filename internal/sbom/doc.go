@@ -25,8 +25,12 @@
 // concluded: every package says NOASSERTION.
 //
 // Memory is bounded: layers are streamed, never buffered; a package
-// database file larger than Limits.MaxDatabaseSize is an error naming it;
-// Go build information is found by a forward scan with a fixed-size window.
+// database file larger than Limits.MaxDatabaseSize (64 MiB by default) is
+// not read; Go build information is found by a forward scan with a
+// fixed-size window. A database or Go build information that cannot be
+// read (too large, malformed) is an error naming the layer and the file,
+// unless an upper layer deletes or replaces it. A cancelled context stops
+// the scan at the next read of a layer.
 //
 // The output is deterministic: packages, relationships and SPDX IDs are
 // ordered and derived from content, the creation time is injected, and the

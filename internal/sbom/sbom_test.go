@@ -1,11 +1,13 @@
 package sbom
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func TestMain(m *testing.M) {
@@ -259,6 +262,113 @@ func TestErrorsNameTheFile(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletedBadDatabaseIsNoError: a database the scan cannot read fails
+// it only if it is still in the merged file system.
+func TestDeletedBadDatabaseIsNoError(t *testing.T) {
+	ls, _ := imageOf(t,
+		layerOf(t, file("var/lib/dpkg/status", readTestdata(t, "dpkg-status")), file("lib/apk/db/installed", []byte("V:1.0\nA:x86_64\n"))),
+		layerOf(t, whiteout("var/lib/dpkg/status"), whiteout("lib/apk/db/installed")),
+	).Layers()
+	inv, err := Scan(context.Background(), ls, Limits{MaxDatabaseSize: 1000})
+	if err != nil {
+		t.Fatalf("Scan = %v, want no error: both files are deleted", err)
+	}
+	if len(inv.Packages) != 0 {
+		t.Errorf("packages = %+v, want none", inv.Packages)
+	}
+	if _, err := Scan(context.Background(), ls[:1], Limits{MaxDatabaseSize: 1000}); err == nil ||
+		!strings.Contains(err.Error(), "var/lib/dpkg/status") || !strings.Contains(err.Error(), "lib/apk/db/installed") {
+		t.Errorf("Scan of the lower layer alone = %v, want errors naming both files", err)
+	}
+}
+
+// cancelAfter cancels a context once n bytes were read through it.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	if c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestCancelMidLayer cancels while a large file is being read: the scan
+// stops at the next read instead of reading the layer to its end.
+func TestCancelMidLayer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const size = 256 << 20
+	l := &streamLayer{open: func() io.ReadCloser {
+		pr, pw := io.Pipe()
+		go func() {
+			tw := tar.NewWriter(pw)
+			err := tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: size})
+			block := append([]byte("\x7fELF"), make([]byte, 1<<20-4)...)
+			for w := 0; err == nil && w < size; w += len(block) {
+				_, err = tw.Write(block)
+			}
+			if err == nil {
+				err = tw.Close()
+			}
+			pw.CloseWithError(err)
+		}()
+		return pr
+	}}
+	l.cancelAt, l.cancel = 8<<20, cancel
+	_, err := Scan(ctx, []v1.Layer{l}, Limits{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Scan = %v, want context.Canceled", err)
+	}
+	if l.read < 8<<20 || l.read > 16<<20 {
+		t.Errorf("read %d MiB with a cancel at 8 MiB, want the scan to stop within a read or two", l.read>>20)
+	}
+}
+
+// streamLayer is a v1.Layer over a stream opened on demand; it counts
+// what is read and cancels after cancelAt bytes.
+type streamLayer struct {
+	open     func() io.ReadCloser
+	read     int64
+	cancelAt int64
+	cancel   context.CancelFunc
+}
+
+func (l *streamLayer) Digest() (v1.Hash, error) {
+	return v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}, nil
+}
+func (l *streamLayer) DiffID() (v1.Hash, error)            { return l.Digest() }
+func (l *streamLayer) Compressed() (io.ReadCloser, error)  { return l.Uncompressed() }
+func (l *streamLayer) Size() (int64, error)                { return -1, nil }
+func (l *streamLayer) MediaType() (types.MediaType, error) { return types.OCIUncompressedLayer, nil }
+func (l *streamLayer) Uncompressed() (io.ReadCloser, error) {
+	rc := l.open()
+	return &readCloser{Reader: readerFunc(func(p []byte) (int, error) {
+		n, err := rc.Read(p)
+		l.read += int64(n)
+		if l.cancel != nil && l.read >= l.cancelAt {
+			l.cancel()
+		}
+		return n, err
+	}), c: rc}, nil
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (r *readCloser) Close() error { return r.c.Close() }
 
 func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())

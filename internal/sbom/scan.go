@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,11 +62,14 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 )
 
-// found is what one path of the merged file system contributed.
+// found is what one path of the merged file system contributed. err is
+// set when the file is one Scan reads but could not: it fails the scan
+// only if no upper layer deletes or replaces the file.
 type found struct {
 	pkgs []Package
 	bin  *GoBinary
 	os   *OSRelease
+	err  error
 }
 
 // Scan reads each layer once, bottom to top, and returns what the merged
@@ -81,14 +86,29 @@ func Scan(ctx context.Context, layers []v1.Layer, lim Limits) (*Inventory, error
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		d, err := l.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d's digest: %w", i+1, err)
+		}
 		added, err := scanLayer(ctx, l, state, lim)
 		if err != nil {
-			d, _ := l.Digest()
 			return nil, fmt.Errorf("reading layer %d (%s): %w", i+1, d, err)
 		}
 		for p, f := range added {
+			if f.err != nil {
+				f.err = fmt.Errorf("layer %d (%s): %s: %w", i+1, d, p, f.err)
+			}
 			state[p] = f
 		}
+	}
+	var errs []error
+	for _, p := range slices.Sorted(maps.Keys(state)) {
+		if err := state[p].err; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return inventory(state), nil
 }
@@ -135,6 +155,7 @@ func scanLayer(ctx context.Context, l v1.Layer, lower map[string]found, lim Limi
 		}
 		f, ok, err := readEntry(p, hdr, tr, lim)
 		if err != nil {
+			// The layer's stream failed, not the file's content.
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if ok {
@@ -143,15 +164,21 @@ func scanLayer(ctx context.Context, l v1.Layer, lower map[string]found, lim Limi
 	}
 }
 
-// readEntry reads a regular file if it is one Scan looks at.
+// readEntry reads a regular file if it is one Scan looks at. A file it
+// cannot make sense of is returned with found.err set; the error return is
+// for a failing stream.
 func readEntry(p string, hdr *tar.Header, r io.Reader, lim Limits) (found, bool, error) {
 	dbParse := func(parse func(io.Reader, string) ([]Package, error)) (found, bool, error) {
 		if hdr.Size > lim.MaxDatabaseSize {
-			return found{}, false, fmt.Errorf("the package database is %d bytes, over the %d-byte limit", hdr.Size, lim.MaxDatabaseSize)
+			return found{err: fmt.Errorf("the package database is %d bytes, over the %d-byte limit", hdr.Size, lim.MaxDatabaseSize)}, true, nil
 		}
-		pkgs, err := parse(io.LimitReader(r, lim.MaxDatabaseSize), p)
+		cr := &streamReader{r: io.LimitReader(r, lim.MaxDatabaseSize)}
+		pkgs, err := parse(cr, p)
 		if err != nil {
-			return found{}, false, err
+			if cr.err != nil {
+				return found{}, false, cr.err
+			}
+			return found{err: err}, true, nil
 		}
 		return found{pkgs: pkgs}, true, nil
 	}
@@ -176,12 +203,16 @@ func readEntry(p string, hdr *tar.Header, r io.Reader, lim Limits) (found, bool,
 	if !isELF(head[:]) {
 		return found{}, false, nil
 	}
-	bi, err := readGoBuildInfo(r)
+	cr := &streamReader{r: r}
+	bi, err := readGoBuildInfo(cr)
 	if errors.Is(err, errNoBuildInfo) {
-		return found{}, false, nil
+		return found{}, false, cr.err
 	}
 	if err != nil {
-		return found{}, false, fmt.Errorf("reading Go build information: %w", err)
+		if cr.err != nil {
+			return found{}, false, cr.err
+		}
+		return found{err: fmt.Errorf("reading Go build information: %w", err)}, true, nil
 	}
 	g := goBinary(p, bi)
 	return found{bin: &g}, true, nil
@@ -246,6 +277,21 @@ func inventory(state map[string]found) *Inventory {
 	})
 	sort.Slice(inv.GoBinaries, func(i, j int) bool { return inv.GoBinaries[i].Path < inv.GoBinaries[j].Path })
 	return inv
+}
+
+// streamReader remembers the error of the stream under a parser, so a
+// failing layer is told apart from a file the parser rejects.
+type streamReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *streamReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }
 
 // ctxReader ends a read of a layer when the context is done, so a cancel

@@ -141,7 +141,7 @@ func TestCreateRepositoryRejects(t *testing.T) {
 		{"upper-case name", ecr.CreateRepositoryInput{RepositoryName: aws.String("App")}, wantAPIError[*types.InvalidParameterException]},
 		{"one character", ecr.CreateRepositoryInput{RepositoryName: aws.String("a")}, wantAPIError[*types.InvalidParameterException]},
 		{"257 characters", ecr.CreateRepositoryInput{RepositoryName: aws.String(strings.Repeat("a", 257))}, wantAPIError[*types.InvalidParameterException]},
-		{"double separator", ecr.CreateRepositoryInput{RepositoryName: aws.String("a--b")}, wantAPIError[*types.InvalidParameterException]},
+		{"two separators in a row", ecr.CreateRepositoryInput{RepositoryName: aws.String("a._b")}, wantAPIError[*types.InvalidParameterException]},
 		{"exists", ecr.CreateRepositoryInput{RepositoryName: aws.String("taken")}, wantAPIError[*types.RepositoryAlreadyExistsException]},
 		{"unknown mutability", ecr.CreateRepositoryInput{RepositoryName: aws.String("m1"), ImageTagMutability: "SOMETIMES"}, wantAPIError[*types.InvalidParameterException]},
 		{"MUTABLE with filters", ecr.CreateRepositoryInput{RepositoryName: aws.String("m2"), ImageTagMutability: types.ImageTagMutabilityMutable, ImageTagMutabilityExclusionFilters: wildcard("v*")}, wantAPIError[*types.InvalidParameterException]},

@@ -22,7 +22,9 @@ const (
 )
 
 var (
-	repositoryNamePattern   = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	// The API model's RepositoryName pattern: components are joined by '.',
+	// '_', '__' or a run of '-'.
+	repositoryNamePattern   = regexp.MustCompile(`^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*/)*[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
 	mutabilityFilterPattern = regexp.MustCompile(`^[0-9a-zA-Z._*-]{1,128}$`)
 	accountIDPattern        = regexp.MustCompile(`^[0-9]{12}$`)
 	// KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<id> or alias/<name>.
@@ -71,7 +73,7 @@ func ValidateRepositoryName(name string) error {
 		if strings.ToLower(name) != name {
 			return fmt.Errorf("must be lower case (ECR accepts only a-z, 0-9, '.', '_', '-' and '/'): try %q", strings.ToLower(name))
 		}
-		return fmt.Errorf("must match %s: lower-case letters and digits, separated by single '.', '_', '-' or '/'", repositoryNamePattern.String())
+		return fmt.Errorf("must match %s: lower-case letters and digits, separated by '.', '_', '__', '-' (or a run of them) or '/'", repositoryNamePattern.String())
 	}
 	return nil
 }
@@ -87,7 +89,7 @@ func ValidateRepositoryNamePart(part string) error {
 	if lower := strings.ToLower(part); lower != part && repositoryNamePattern.MatchString(lower) {
 		return fmt.Errorf("must be lower case (ECR accepts only a-z, 0-9, '.', '_', '-' and '/'): try %q", lower)
 	}
-	return fmt.Errorf("must be lower-case letters and digits, separated by single '.', '_', '-' or '/' (ECR's repository name grammar)")
+	return fmt.Errorf("must be lower-case letters and digits, separated by '.', '_', '__', '-' (or a run of them) or '/' (ECR's repository name grammar)")
 }
 
 // ValidateMutabilityFilter checks one WILDCARD exclusion filter.

@@ -1,7 +1,6 @@
 package ecrlocal
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -123,15 +122,6 @@ func countAfterMerge(r *repository, tags []tagJSON) int {
 	return n
 }
 
-// managedKMSKey is the ARN reported for the AWS-managed aws/ecr key when KMS
-// encryption is asked for without a key: made up, but stable per account and
-// region as the real one is.
-func (s *Server) managedKMSKey() string {
-	sum := sha256.Sum256([]byte("aws/ecr:" + s.account + ":" + s.region))
-	h := fmt.Sprintf("%x", sum[:16])
-	return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s-%s-%s-%s-%s", s.region, s.account, h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
-}
-
 func (s *Server) createRepository(body []byte, host string) (any, *apiError) {
 	var in struct {
 		RegistryID                         *string            `json:"registryId"`
@@ -177,9 +167,12 @@ func (s *Server) createRepository(body []byte, host string) (any, *apiError) {
 			if len(enc.KmsKey) > 2048 {
 				return nil, invalidParameter("encryptionConfiguration.kmsKey", "length must be at most 2048")
 			}
-			if enc.KmsKey == "" {
-				enc.KmsKey = s.managedKMSKey()
+			// DescribeRepositories reports the key ARN, whatever named it.
+			arn, aerr := s.resolveKMSKey(enc.KmsKey)
+			if aerr != nil {
+				return nil, aerr
 			}
+			enc.KmsKey = arn
 		default:
 			return nil, invalidParameter("encryptionConfiguration.encryptionType", fmt.Sprintf("%q is not one of %s", enc.EncryptionType, strings.Join([]string{encAES256, encKMS, encKMSDSSE}, ", ")))
 		}

@@ -230,3 +230,23 @@ func ValidateKMSKeyARN(arn string) error {
 	}
 	return nil
 }
+
+var (
+	// KMS key IDs: a UUID, or mrk-<32 hex> for a multi-Region key; aliases:
+	// alias/ and letters, digits, '/', '_', '-' (KMS CreateAlias).
+	kmsKeyIDPattern = regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	kmsAliasPattern = regexp.MustCompile(`^alias/[A-Za-z0-9/_-]{1,250}$`)
+)
+
+// ValidateKMSKey checks a KMS key named any way CreateRepository accepts
+// ("the alias, key ID, or full ARN of the KMS key"): a key ARN, an alias
+// ARN, alias/NAME or a key ID.
+func ValidateKMSKey(key string) error {
+	if len(key) > 2048 {
+		return fmt.Errorf("is longer than ECR's 2048 characters")
+	}
+	if kmsKeyARNPattern.MatchString(key) || kmsKeyIDPattern.MatchString(key) || kmsAliasPattern.MatchString(key) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a KMS key: give a key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), a key ID, alias/<name> or an alias ARN", key)
+}

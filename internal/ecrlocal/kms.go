@@ -130,5 +130,5 @@ func (s *Server) resolveKMSKey(given string) (string, *apiError) {
 }
 
 func kmsNotFound(given, why string) *apiError {
-	return &apiError{code: "KmsException", msg: fmt.Sprintf("The KMS key %q cannot be used to encrypt the repository: %s (KMS error NotFoundException)", given, why)}
+	return &apiError{code: "KmsException", msg: fmt.Sprintf("The KMS key %q cannot be used to encrypt the repository: %s", given, why), fields: map[string]string{"kmsError": "NotFoundException"}}
 }

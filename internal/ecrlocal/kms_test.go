@@ -62,8 +62,8 @@ func TestCreateRepositoryResolvesKMSKeys(t *testing.T) {
 	} {
 		_, err := e.client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("refused"), EncryptionConfiguration: &types.EncryptionConfiguration{EncryptionType: types.EncryptionTypeKms, KmsKey: aws.String(tc.given)}})
 		var kms *types.KmsException
-		if !errors.As(err, &kms) || !strings.Contains(kms.ErrorMessage(), tc.want) {
-			t.Errorf("CreateRepository with kmsKey %q = %v, want KmsException saying %q", tc.given, err, tc.want)
+		if !errors.As(err, &kms) || !strings.Contains(kms.ErrorMessage(), tc.want) || aws.ToString(kms.KmsError) != "NotFoundException" {
+			t.Errorf("CreateRepository with kmsKey %q = %v, want KmsException (kmsError NotFoundException) saying %q", tc.given, err, tc.want)
 		}
 	}
 	if _, err := e.client.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"refused"}}); err == nil {

@@ -74,6 +74,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-scan-delay", "-1s"},
 		{"-scan-delay", "soon"},
 		{"-token-ttl", "0s"},
+		{"-restore-delay", "-1s"},
 		{"-token-ttl", "-1m"},
 		{"-fault", "blob-upload=404:1"},
 		{"-fault", "PushImage=throttle:1"},

@@ -107,8 +107,9 @@ Counters, for tests and benchmarks (ResetCalls in Go clears both):
         Operations: ping, blob.head, blob.get, upload.start, upload.mount
         (a cross-repository mount that succeeded), upload.patch, upload.put,
         upload.get, upload.delete, manifest.head, manifest.get, manifest.put,
-        manifest.delete, tags.list, other (requests outside the registry
-        API ecrlocal serves). Requests refused for credentials count too.
+        manifest.delete, tags.list, referrers.get, other (requests outside
+        the registry API ecrlocal serves). Requests refused for credentials
+        count too.
 
 Flags:
 `

@@ -121,6 +121,7 @@ func TestRegistryCallsPerRequest(t *testing.T) {
 			return request{method: "PUT", path: "/v2/app/manifests/v2", body: rawManifest, header: map[string]string{"Content-Type": string(mt)}}
 		}, wantCode: 201, wantOp: "manifest.put"},
 		{name: "list tags", req: func() request { return request{method: "GET", path: "/v2/app/tags/list"} }, wantCode: 200, wantOp: "tags.list"},
+		{name: "list referrers", req: func() request { return request{method: "GET", path: "/v2/app/referrers/" + digest} }, wantCode: 200, wantOp: "referrers.get"},
 		{name: "delete a tag", req: func() request { return request{method: "DELETE", path: "/v2/app/manifests/v2"} }, wantCode: 202, wantOp: "manifest.delete"},
 		{name: "blob delete is refused", req: func() request { return request{method: "DELETE", path: "/v2/app/blobs/" + digest} }, wantCode: 405, wantOp: "other"},
 		{name: "unknown path", req: func() request { return request{method: "GET", path: "/v2/app/nothing"} }, wantCode: 404, wantOp: "other"},
@@ -296,6 +297,8 @@ func TestRegistryOperation(t *testing.T) {
 		{"manifest delete", "DELETE", "/v2/app/manifests/v1", "manifest.delete"},
 		{"manifest post", "POST", "/v2/app/manifests/v1", "other"},
 		{"tags list", "GET", "/v2/team/app/tags/list", "tags.list"},
+		{"referrers", "GET", "/v2/team/app/referrers/" + d, "referrers.get"},
+		{"referrers post", "POST", "/v2/app/referrers/" + d, "other"},
 		{"blob delete", "DELETE", "/v2/app/blobs/" + d, "other"},
 		{"catalog", "GET", "/v2/_catalog", "other"},
 	} {

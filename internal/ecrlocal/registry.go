@@ -386,8 +386,10 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, name, ref s
 	repo, ok := s.repos[name]
 	var img *image
 	var fail *imageFailure
+	var archived bool
 	if ok {
 		img, fail = repo.resolve(refID(ref))
+		archived = img != nil && s.archived(img)
 	}
 	s.mu.RUnlock()
 	if !ok {
@@ -398,7 +400,7 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, name, ref s
 		writeRegError(w, regError{http.StatusNotFound, "MANIFEST_UNKNOWN", "Requested image not found", map[string]string{"reference": ref}})
 		return
 	}
-	if s.archived(img) {
+	if archived {
 		// Archived images cannot be pulled: 404 until restored (archive.go).
 		writeRegError(w, regError{http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Requested image %s is archived; restore it with UpdateImageStorageClass (targetStorageClass STANDARD) to pull it", ref), map[string]string{"reference": ref}})
 		return

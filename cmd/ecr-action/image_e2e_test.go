@@ -341,19 +341,38 @@ func TestRemoteSourceInTheSameRegistryIsMounted(t *testing.T) {
 	if out := e.runJob(t, j, seedInputs("repository", "base", "source", "oci:out")); out.ExitCode != 0 {
 		t.Fatalf("push base: exit %d\n%s", out.ExitCode, out.Log)
 	}
-	e.srv.ResetCalls()
 	host := strings.TrimPrefix(e.url, "http://")
-	out := e.runJob(t, j, seedInputs("repository", "copy", "source", "docker://"+host+"/base:"+shortSHA))
-	if out.ExitCode != 0 {
-		t.Fatalf("copy: exit %d\n%s", out.ExitCode, out.Log)
+	copyTo := func(repo string) map[string]int {
+		t.Helper()
+		e.srv.ResetCalls()
+		out := e.runJob(t, j, seedInputs("repository", repo, "source", "docker://"+host+"/base:"+shortSHA))
+		if out.ExitCode != 0 {
+			t.Fatalf("copy to %s: exit %d\n%s", repo, out.ExitCode, out.Log)
+		}
+		if a, b := e.digestOf(t, "base:"+shortSHA), e.digestOf(t, repo+":"+shortSHA); a != b {
+			t.Errorf("copy %s differs from source %s", b, a)
+		}
+		return e.srv.RegistryCalls()
 	}
-	calls := e.srv.RegistryCalls()
+	// ECR mounts nothing until the account enables BLOB_MOUNTING: the copy
+	// uploads the blobs and still succeeds.
+	if calls := copyTo("copy-unmounted"); calls["upload.mount"] != 0 || e.srv.UploadedBytes() == 0 {
+		t.Errorf("with BLOB_MOUNTING off, want every blob uploaded; registry calls %v, %d bytes", calls, e.srv.UploadedBytes())
+	}
+	enableBlobMounting(t, e)
+	calls := copyTo("copy")
 	// Three layers and the config blob.
 	if calls["upload.mount"] != 4 || calls["upload.patch"] != 0 || e.srv.UploadedBytes() != 0 {
 		t.Errorf("want 4 blobs mounted and nothing uploaded; registry calls %v, %d bytes", calls, e.srv.UploadedBytes())
 	}
-	if a, b := e.digestOf(t, "base:"+shortSHA), e.digestOf(t, "copy:"+shortSHA); a != b {
-		t.Errorf("copy %s differs from source %s", b, a)
+}
+
+// enableBlobMounting turns on the account setting without which ECR (and
+// ecrlocal) mounts no blob across repositories.
+func enableBlobMounting(t *testing.T, e *env) {
+	t.Helper()
+	if _, err := e.client.PutAccountSetting(context.Background(), &ecr.PutAccountSettingInput{Name: aws.String("BLOB_MOUNTING"), Value: aws.String("ENABLED")}); err != nil {
+		t.Fatalf("PutAccountSetting BLOB_MOUNTING ENABLED: %v", err)
 	}
 }
 
@@ -414,6 +433,7 @@ func TestBuildEndToEnd(t *testing.T) {
 	}
 	host := strings.TrimPrefix(e.url, "http://")
 	in := seedInputs("base_image", host+"/base:1", "files", "dist/${TARGETARCH}/app:/app", "entrypoint", `["/app"]`)
+	enableBlobMounting(t, e)
 	e.srv.ResetCalls()
 	out := e.runJob(t, j, in)
 	if out.ExitCode != 0 {

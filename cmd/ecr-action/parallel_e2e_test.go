@@ -115,8 +115,9 @@ func (e *env) countingEndpoint(t *testing.T, c *apiCounter, gate *tagGate) strin
 // With realECR it also answers a PUT to the tag, once the tag exists, with
 // 400 TAG_INVALID whatever the digest, as ECR does for an immutable tag
 // (ECR refuses to re-push an immutable tag even at the same digest:
-// aws/containers-roadmap#2179; ecrlocal, like ecr-rules.md, treats the same
-// digest as no change). The check and the forwarded PUT are one step.
+// aws/containers-roadmap#2179; ecrlocal now refuses it too, and the gate
+// keeps its own check so this case does not rest on ecrlocal alone). The
+// check and the forwarded PUT are one step.
 type tagGate struct {
 	tag     string
 	want    int

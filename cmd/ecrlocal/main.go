@@ -57,6 +57,11 @@ matches them against -vulndb, a JSON array of
 every scan completes with no findings. DescribeImageScanFindings reports
 IN_PROGRESS for at least -scan-delay after the push.
 
+Archive: UpdateImageStorageClass archives an image (its pulls answer 404)
+and restores it; a restored image stays ACTIVATING, still not pullable, for
+-restore-delay (default 0). Blob mounts happen only after
+PutAccountSetting BLOB_MOUNTING=ENABLED, as in ECR.
+
 CloudWatch Logs: requests with an X-Amz-Target of Logs_20140328.* are
 answered by a local CloudWatch Logs (log groups, streams and events in
 memory), so AWS_ENDPOINT_URL_CLOUDWATCH_LOGS can point here too.
@@ -102,8 +107,9 @@ Counters, for tests and benchmarks (ResetCalls in Go clears both):
         Operations: ping, blob.head, blob.get, upload.start, upload.mount
         (a cross-repository mount that succeeded), upload.patch, upload.put,
         upload.get, upload.delete, manifest.head, manifest.get, manifest.put,
-        manifest.delete, tags.list, other (requests outside the registry
-        API ecrlocal serves). Requests refused for credentials count too.
+        manifest.delete, tags.list, referrers.get, other (requests outside
+        the registry API ecrlocal serves). Requests refused for credentials
+        count too.
 
 Flags:
 `
@@ -124,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	vulndb := fs.String("vulndb", "", "vulnerability database `FILE` for image scans (JSON; default: none, scans find nothing)")
 	scanDelay := fs.Duration("scan-delay", 0, "how long a scan stays IN_PROGRESS at least, e.g. 2s")
 	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
+	restoreDelay := fs.Duration("restore-delay", 0, "how long an image restored from the archive stays ACTIVATING, e.g. 5s")
 	iamPolicy := fs.String("iam-policy", "", "authorize every call against the IAM policy in `FILE` (JSON; default: allow everything)")
 	var kmsAliases []string
 	fs.Func("kms-key", "create a customer managed KMS key with this `ALIAS` (alias/NAME) that CreateRepository accepts by alias, alias ARN, key ID or key ARN (repeatable; unknown keys answer KmsException)", func(v string) error {
@@ -150,6 +157,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *scanDelay < 0 {
 		return fmt.Errorf("-scan-delay %v is negative", *scanDelay)
 	}
+	if *restoreDelay < 0 {
+		return fmt.Errorf("-restore-delay %v is negative", *restoreDelay)
+	}
 	if *tokenTTL <= 0 {
 		return fmt.Errorf("-token-ttl %v must be positive, e.g. 30s", *tokenTTL)
 	}
@@ -172,7 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL})
+	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay})
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-scan-delay", "-1s"},
 		{"-scan-delay", "soon"},
 		{"-token-ttl", "0s"},
+		{"-restore-delay", "-1s"},
 		{"-token-ttl", "-1m"},
 		{"-fault", "blob-upload=404:1"},
 		{"-fault", "PushImage=throttle:1"},
@@ -281,4 +282,47 @@ func callAPI(t *testing.T, url, op, body string) (int, map[string]any) {
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+func TestRunAppliesRestoreDelay(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // the image's status right after a restore
+	}{
+		{nil, "ACTIVE"},
+		{[]string{"-restore-delay", "1h"}, "ACTIVATING"},
+	} {
+		url := startRun(t, tc.args...)
+		call := func(op, body string) map[string]any {
+			t.Helper()
+			code, out := callAPI(t, url, op, body)
+			if code != 200 {
+				t.Fatalf("%s %s = %d %v", op, body, code, out)
+			}
+			return out
+		}
+		call("CreateRepository", `{"repositoryName":"app"}`)
+		d := call("GetAuthorizationToken", "{}")["authorizationData"].([]any)[0].(map[string]any)
+		raw, _ := base64.StdEncoding.DecodeString(d["authorizationToken"].(string))
+		_, password, _ := strings.Cut(string(raw), ":")
+		const empty = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" // {}
+		req, _ := http.NewRequest(http.MethodPost, url+"/v2/app/blobs/uploads/?digest="+empty, strings.NewReader("{}"))
+		req.SetBasicAuth("AWS", password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("pushing a blob: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		desc := `{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + empty + `","size":2}`
+		manifest := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x","config":` + desc + `,"layers":[` + desc + `]}`
+		body, _ := json.Marshal(map[string]string{"repositoryName": "app", "imageTag": "v1", "imageManifest": manifest})
+		call("PutImage", string(body))
+		update := `{"repositoryName":"app","imageId":{"imageTag":"v1"},"targetStorageClass":"%s"}`
+		call("UpdateImageStorageClass", fmt.Sprintf(update, "ARCHIVE"))
+		call("UpdateImageStorageClass", fmt.Sprintf(update, "STANDARD"))
+		out := call("DescribeImages", `{"repositoryName":"app","filter":{"imageStatus":"ANY"}}`)
+		if got := out["imageDetails"].([]any)[0].(map[string]any)["imageStatus"]; got != tc.want {
+			t.Errorf("ecrlocal %q: status right after a restore = %v, want %s", tc.args, got, tc.want)
+		}
+	}
 }

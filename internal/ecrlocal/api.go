@@ -51,6 +51,11 @@ func operations() map[string]operation {
 		"StartImageScan":                   (*Server).startImageScan,
 		"GetRegistryScanningConfiguration": (*Server).getRegistryScanningConfiguration,
 		"PutRegistryScanningConfiguration": (*Server).putRegistryScanningConfiguration,
+
+		"GetAccountSetting":       (*Server).getAccountSetting,
+		"PutAccountSetting":       (*Server).putAccountSetting,
+		"ListImageReferrers":      (*Server).listImageReferrers,
+		"UpdateImageStorageClass": (*Server).updateImageStorageClass,
 	}
 }
 

@@ -70,6 +70,9 @@ type imageDetail struct {
 	ImageManifestMediaType string   `json:"imageManifestMediaType"`
 	ArtifactMediaType      string   `json:"artifactMediaType,omitempty"`
 	ImageStatus            string   `json:"imageStatus"`
+	SubjectManifestDigest  string   `json:"subjectManifestDigest,omitempty"`
+	LastArchivedAt         *epoch   `json:"lastArchivedAt,omitempty"`
+	LastActivatedAt        *epoch   `json:"lastActivatedAt,omitempty"`
 
 	ImageScanStatus          *scanStatusJSON  `json:"imageScanStatus,omitempty"`
 	ImageScanFindingsSummary *scanSummaryJSON `json:"imageScanFindingsSummary,omitempty"`
@@ -78,7 +81,7 @@ type imageDetail struct {
 // detail describes an image; the caller holds s.mu.
 func (s *Server) detail(r *repository, img *image) imageDetail {
 	status, summary := s.describeImagesScan(r, img.digest)
-	return imageDetail{
+	d := imageDetail{
 		RegistryID:             s.account,
 		RepositoryName:         r.name,
 		ImageDigest:            img.digest,
@@ -87,20 +90,34 @@ func (s *Server) detail(r *repository, img *image) imageDetail {
 		ImagePushedAt:          epoch(img.pushedAt),
 		ImageManifestMediaType: img.mediaType,
 		ArtifactMediaType:      img.artifact,
-		ImageStatus:            "ACTIVE",
+		ImageStatus:            img.statusAt(s.now()),
+		SubjectManifestDigest:  img.subject,
 
 		ImageScanStatus:          status,
 		ImageScanFindingsSummary: summary,
 	}
+	if !img.archivedAt.IsZero() {
+		t := epoch(img.archivedAt)
+		d.LastArchivedAt = &t
+	}
+	if !img.activatedAt.IsZero() {
+		t := epoch(img.activatedAt)
+		d.LastActivatedAt = &t
+	}
+	return d
 }
 
 type tagStatusFilter struct {
-	TagStatus string `json:"tagStatus"`
+	TagStatus   string `json:"tagStatus"`
+	ImageStatus string `json:"imageStatus"` // archive.go: none = ACTIVE only
 }
 
-func (f *tagStatusFilter) keep(tagged bool) (bool, *apiError) {
+func (f *tagStatusFilter) keep(tagged bool, status string) (bool, *apiError) {
 	if f == nil {
-		return true, nil
+		return status == imageActive, nil
+	}
+	if keep, aerr := keepStatus(f.ImageStatus, status); !keep || aerr != nil {
+		return false, aerr
 	}
 	switch f.TagStatus {
 	case "", "ANY":
@@ -174,7 +191,7 @@ func (s *Server) describeImages(body []byte, _ string) (any, *apiError) {
 	}
 	var all []imageDetail
 	for _, img := range r.images {
-		keep, aerr := in.Filter.keep(len(r.tagsOf(img.digest)) > 0)
+		keep, aerr := in.Filter.keep(len(r.tagsOf(img.digest)) > 0, img.statusAt(s.now()))
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -216,7 +233,7 @@ func (s *Server) listImages(body []byte, _ string) (any, *apiError) {
 	var all []imageID
 	for _, img := range r.images {
 		tags := r.tagsOf(img.digest)
-		keep, aerr := in.Filter.keep(len(tags) > 0)
+		keep, aerr := in.Filter.keep(len(tags) > 0, img.statusAt(s.now()))
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -267,6 +284,10 @@ func (s *Server) batchGetImage(body []byte, _ string) (any, *apiError) {
 			img, fail := r.resolve(id)
 			if fail != nil {
 				failures = append(failures, *fail)
+				continue
+			}
+			if s.archived(img) {
+				failures = append(failures, imageFailure{ImageID: id, FailureCode: "ImageNotFound", FailureReason: "Requested image is archived; restore it with UpdateImageStorageClass to pull it"})
 				continue
 			}
 			if len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, img.mediaType) {

@@ -71,6 +71,9 @@ func (s *Server) scanStatusOf(r *repository, digest string) (*scanStatusJSON, *s
 	if !ok {
 		return nil, nil
 	}
+	if img := r.byDigest[digest]; img != nil && s.archived(img) {
+		return &scanStatusJSON{Status: "IMAGE_ARCHIVED", Description: "The image is archived; restore it to see its scan findings"}, nil
+	}
 	status, desc, final := rec.state(s.now())
 	st := &scanStatusJSON{Status: status, Description: desc}
 	if !final {

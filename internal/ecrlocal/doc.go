@@ -61,6 +61,15 @@
 //   - The registry accepts manifest DELETE (by digest: the image; by tag:
 //     the tag, and the image with its last tag), as ECR now does; blob DELETE
 //     is refused.
+//   - The referrers API answers one index, never paged; an archived
+//     referrer is left out of it (ListImageReferrers lists it when its
+//     artifactStatus filter asks).
+//   - A restore from the archive takes Options.RestoreDelay (default 0), not
+//     ECR's hours. UpdateImageStorageClass to the class an image is already
+//     in, or while it is ACTIVATING, answers
+//     ImageStorageClassUpdateNotSupportedException (ECR does not document it).
+//   - Account settings BASIC_SCAN_TYPE_VERSION and REGISTRY_POLICY_SCOPE are
+//     stored and returned but change nothing; BLOB_MOUNTING decides mounts.
 //   - KMS keys are not checked for existence; KMS without a key reports a
 //     stable, made-up ARN for the AWS-managed aws/ecr key.
 //

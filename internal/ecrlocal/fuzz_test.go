@@ -37,6 +37,7 @@ func FuzzPutImage(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:x"},"layers":[]}`), "v1", "")
 	f.Add([]byte(`{"schemaVersion":2,"manifests":[]}`), "", "application/vnd.oci.image.index.v1+json")
 	f.Add([]byte(`{`), "bad tag!", "")
+	f.Add([]byte(`{"schemaVersion":2,"artifactType":"application/x","config":{"digest":"sha256:x"},"layers":[],"subject":{"digest":"sha256:y"},"annotations":{"a":"b"}}`), "", "")
 	s, err := New(Options{})
 	if err != nil {
 		f.Fatal(err)

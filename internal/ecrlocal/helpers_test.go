@@ -77,6 +77,15 @@ func (e *env) auth(t *testing.T) authn.Authenticator {
 	return &authn.Basic{Username: user, Password: pass}
 }
 
+// enableBlobMounting turns on the BLOB_MOUNTING account setting, without
+// which ECR mounts nothing.
+func (e *env) enableBlobMounting(t *testing.T) {
+	t.Helper()
+	if _, err := e.client.PutAccountSetting(context.Background(), &ecr.PutAccountSettingInput{Name: aws.String("BLOB_MOUNTING"), Value: aws.String("ENABLED")}); err != nil {
+		t.Fatalf("PutAccountSetting BLOB_MOUNTING ENABLED: %v", err)
+	}
+}
+
 // wantAPIError checks that err is the SDK's typed exception T.
 func wantAPIError[T error](t *testing.T, err error) {
 	t.Helper()

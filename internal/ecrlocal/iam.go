@@ -415,6 +415,11 @@ func (a *IAM) ecrChecks(op string, body []byte) []check {
 	var f requestFields
 	_ = json.Unmarshal(body, &f) // a bad body is the wrapped handler's to refuse
 	action := "ecr:" + op
+	if op == "ListImageReferrers" {
+		// API Reference: "The IAM principal invoking this operation must
+		// have the ecr:BatchGetImage permission."
+		action = "ecr:BatchGetImage"
+	}
 	switch {
 	case f.ResourceArn != "":
 		return []check{{action, f.ResourceArn}}
@@ -465,6 +470,7 @@ func (a *IAM) logsChecks(op string, body []byte) []check {
 //	PUT manifest                     ecr:PutImage
 //	DELETE manifest                  ecr:BatchDeleteImage
 //	GET tags/list                    ecr:ListImages
+//	GET, HEAD referrers              ecr:BatchGetImage (as ListImageReferrers)
 //
 // The ping (/v2/) needs only the token, that is ecr:GetAuthorizationToken
 // when it was issued.
@@ -515,6 +521,8 @@ func (a *IAM) registryChecks(r *http.Request) []check {
 		}
 	case routeTags:
 		return one("ecr:ListImages")
+	case routeReferrers:
+		return one("ecr:BatchGetImage")
 	}
 	return nil // the ping, or a request the registry refuses anyway
 }

@@ -192,6 +192,9 @@ func TestIAMDeniesAPICallsAsAWSDoes(t *testing.T) {
 	wantDenied(t, err, "ecr:CreateRepository", "arn:aws:ecr:us-east-1:123456789012:repository/other")
 	_, err = e.client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	wantDenied(t, err, "ecr:GetAuthorizationToken", "*")
+	// ListImageReferrers is authorized as ecr:BatchGetImage (API Reference).
+	_, err = e.client.ListImageReferrers(ctx, &ecr.ListImageReferrersInput{RepositoryName: aws.String("app-a"), SubjectId: &types.SubjectIdentifier{ImageDigest: aws.String("sha256:" + strings.Repeat("ab", 32))}})
+	wantDenied(t, err, "ecr:BatchGetImage", "arn:aws:ecr:us-east-1:123456789012:repository/app-a")
 	_, err = e.client.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{})
 	wantDenied(t, err, "ecr:DescribeRepositories", "arn:aws:ecr:us-east-1:123456789012:repository/*")
 	_, err = e.client.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String("arn:aws:ecr:us-east-1:123456789012:repository/app-a"),
@@ -209,7 +212,7 @@ func TestIAMDeniesAPICallsAsAWSDoes(t *testing.T) {
 	if diff := cmp.Diff([]string{"ecr:CreateRepository", "ecr:DescribeRepositories"}, e.iam.Used()); diff != "" {
 		t.Errorf("Used (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:GetAuthorizationToken", "ecr:TagResource"}, e.iam.Denied()); diff != "" {
+	if diff := cmp.Diff([]string{"ecr:BatchGetImage", "ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:GetAuthorizationToken", "ecr:TagResource"}, e.iam.Denied()); diff != "" {
 		t.Errorf("Denied (-want +got):\n%s", diff)
 	}
 	d := e.iam.Decisions()
@@ -325,6 +328,7 @@ func TestIAMRegistryActions(t *testing.T) {
 		{"PUT", "/v2/team/app/manifests/latest", "{}", []check{{"ecr:PutImage", repo}}},
 		{"DELETE", "/v2/team/app/manifests/" + d, "", []check{{"ecr:BatchDeleteImage", repo}}},
 		{"GET", "/v2/team/app/tags/list", "", []check{{"ecr:ListImages", repo}}},
+		{"GET", "/v2/team/app/referrers/" + d, "", []check{{"ecr:BatchGetImage", repo}}},
 	} {
 		r := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
 		got := NewIAM(http.NotFoundHandler(), Policy{}, IAMOptions{}).registryChecks(r)

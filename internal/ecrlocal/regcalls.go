@@ -22,6 +22,7 @@ const (
 	regManifestPut    = "manifest.put"    // PUT /v2/<name>/manifests/<ref>
 	regManifestDelete = "manifest.delete" // DELETE /v2/<name>/manifests/<ref>
 	regTagsList       = "tags.list"       // GET/HEAD /v2/<name>/tags/list
+	regReferrers      = "referrers.get"   // GET/HEAD /v2/<name>/referrers/<digest>
 	regOther          = "other"           // anything else under /v2/ (refused)
 )
 
@@ -35,6 +36,7 @@ const (
 	routeBlob
 	routeManifest
 	routeTags
+	routeReferrers
 )
 
 // registryRoute is a /v2/ path taken apart: the repository name and the
@@ -61,6 +63,9 @@ func routeRegistry(p string) registryRoute {
 		return registryRoute{routeManifest, m[1], m[2]}
 	case tagsPath.MatchString(p):
 		return registryRoute{kind: routeTags, name: tagsPath.FindStringSubmatch(p)[1]}
+	case referrersPath.MatchString(p):
+		m := referrersPath.FindStringSubmatch(p)
+		return registryRoute{routeReferrers, m[1], m[2]}
 	}
 	return registryRoute{}
 }
@@ -109,6 +114,10 @@ func (rt registryRoute) operation(method string) string {
 	case routeTags:
 		if method == http.MethodGet || method == http.MethodHead {
 			return regTagsList
+		}
+	case routeReferrers:
+		if method == http.MethodGet || method == http.MethodHead {
+			return regReferrers
 		}
 	}
 	return regOther

@@ -54,6 +54,15 @@ func TestRegistryCallsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.enableBlobMounting(t)
 	auth := e.auth(t).(*authn.Basic)
 	e.srv.ResetCalls()
 
@@ -84,8 +93,11 @@ func TestRegistryCallsPerRequest(t *testing.T) {
 		}, wantCode: 201, wantOp: "upload.start", wantBytes: int64(len(data))},
 		{name: "head the blob", req: func() request { return request{method: "HEAD", path: "/v2/app/blobs/" + digest} }, wantCode: 200, wantOp: "blob.head"},
 		{name: "get the blob", req: func() request { return request{method: "GET", path: "/v2/app/blobs/" + digest} }, wantCode: 200, wantOp: "blob.get"},
-		{name: "mount into another repository", req: func() request {
+		{name: "mount of a blob no manifest references starts an upload", req: func() request {
 			return request{method: "POST", path: "/v2/other/blobs/uploads/?mount=" + digest + "&from=app"}
+		}, wantCode: 202, wantOp: "upload.start"},
+		{name: "mount of a layer of app:v1 into another repository", req: func() request {
+			return request{method: "POST", path: "/v2/other/blobs/uploads/?mount=" + layer.String() + "&from=app"}
 		}, wantCode: 201, wantOp: "upload.mount"},
 		{name: "mount of a blob the source lacks starts an upload", req: func() request {
 			return request{method: "POST", path: "/v2/other/blobs/uploads/?mount=" + sha256Digest(chunked) + "&from=app"}
@@ -109,6 +121,7 @@ func TestRegistryCallsPerRequest(t *testing.T) {
 			return request{method: "PUT", path: "/v2/app/manifests/v2", body: rawManifest, header: map[string]string{"Content-Type": string(mt)}}
 		}, wantCode: 201, wantOp: "manifest.put"},
 		{name: "list tags", req: func() request { return request{method: "GET", path: "/v2/app/tags/list"} }, wantCode: 200, wantOp: "tags.list"},
+		{name: "list referrers", req: func() request { return request{method: "GET", path: "/v2/app/referrers/" + digest} }, wantCode: 200, wantOp: "referrers.get"},
 		{name: "delete a tag", req: func() request { return request{method: "DELETE", path: "/v2/app/manifests/v2"} }, wantCode: 202, wantOp: "manifest.delete"},
 		{name: "blob delete is refused", req: func() request { return request{method: "DELETE", path: "/v2/app/blobs/" + digest} }, wantCode: 405, wantOp: "other"},
 		{name: "unknown path", req: func() request { return request{method: "GET", path: "/v2/app/nothing"} }, wantCode: 404, wantOp: "other"},
@@ -197,6 +210,7 @@ func TestRegistryCallsPushAndRetag(t *testing.T) {
 		t.Errorf("retag made %d manifest.put, want 1", retag["manifest.put"])
 	}
 
+	e.enableBlobMounting(t)
 	e.srv.ResetCalls()
 	pulled, err := remote.Image(e.ref(t, "app:v1"), auth)
 	if err != nil {
@@ -283,6 +297,8 @@ func TestRegistryOperation(t *testing.T) {
 		{"manifest delete", "DELETE", "/v2/app/manifests/v1", "manifest.delete"},
 		{"manifest post", "POST", "/v2/app/manifests/v1", "other"},
 		{"tags list", "GET", "/v2/team/app/tags/list", "tags.list"},
+		{"referrers", "GET", "/v2/team/app/referrers/" + d, "referrers.get"},
+		{"referrers post", "POST", "/v2/app/referrers/" + d, "other"},
 		{"blob delete", "DELETE", "/v2/app/blobs/" + d, "other"},
 		{"catalog", "GET", "/v2/_catalog", "other"},
 	} {

@@ -48,6 +48,8 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		s.serveManifest(w, r, rt.name, rt.ref)
 	case routeTags:
 		s.serveTags(w, r, rt.name)
+	case routeReferrers:
+		s.serveReferrers(w, r, rt.name, rt.ref)
 	default:
 		writeRegError(w, regError{http.StatusNotFound, "UNSUPPORTED", fmt.Sprintf("%s %s is not part of the registry API ecrlocal serves", r.Method, r.URL.Path), nil})
 	}
@@ -212,21 +214,19 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, name string
 		s.mu.Lock()
 		src, okSrc := s.repos[from]
 		dst, okDst := s.repos[name]
-		var size int64
-		var held bool
-		if okSrc && okDst {
-			size, held = src.blobs[mount]
-			if held {
-				dst.blobs[mount] = size
-			}
+		mounted := okSrc && okDst && s.mountableLocked(src, dst, mount)
+		if mounted {
+			dst.blobs[mount] = src.blobs[mount]
 		}
 		s.mu.Unlock()
-		if held {
+		if mounted {
 			s.countMounted()
 			s.blobCreated(w, name, mount)
 			return
 		}
-		// Not mountable: fall through to a normal upload, as the spec says.
+		// Not mountable (BLOB_MOUNTING disabled, different encryption, or
+		// no manifest in the source references the blob): fall through to
+		// a normal upload session (202), as ECR and the spec do.
 	}
 	u, err := s.blobs.newUpload(name)
 	if err != nil {
@@ -257,13 +257,8 @@ func (s *Server) dropUpload(u *upload) {
 func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, u *upload) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if cr := r.Header.Get("Content-Range"); cr != "" {
-		start, ok := parseRangeStart(cr)
-		if !ok || start != u.offset {
-			w.Header().Set("Range", fmt.Sprintf("0-%d", max(u.offset-1, 0)))
-			writeRegError(w, regError{http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", fmt.Sprintf("Content-Range %q does not continue the upload at offset %d", cr, u.offset), nil})
-			return
-		}
+	if !s.rangeContinues(w, r, u) {
+		return
 	}
 	if f, due := s.takeRegistryFault(RegistryBlobUpload); due {
 		s.strikeUpload(w, r, u, f)
@@ -276,6 +271,26 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, u *upload) 
 		return
 	}
 	s.uploadStatus(w, u.repo, u.id, u.offset, http.StatusAccepted)
+}
+
+// rangeContinues checks a chunk's Content-Range against the upload's offset.
+// A chunk that does not continue the upload answers 416 with the upload's
+// Range and Location, and leaves the upload open (distribution spec: "If a
+// chunk is uploaded out of order, a 416 Requested Range Not Satisfiable
+// response MUST be returned"). The caller holds u.mu.
+func (s *Server) rangeContinues(w http.ResponseWriter, r *http.Request, u *upload) bool {
+	cr := r.Header.Get("Content-Range")
+	if cr == "" {
+		return true
+	}
+	if start, ok := parseRangeStart(cr); ok && start == u.offset {
+		return true
+	}
+	w.Header().Set("Location", s.uploadLocation(u.repo, u.id))
+	w.Header().Set("Docker-Upload-UUID", u.id)
+	w.Header().Set("Range", fmt.Sprintf("0-%d", max(u.offset-1, 0)))
+	writeRegError(w, regError{http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", fmt.Sprintf("Content-Range %q does not continue the upload at offset %d", cr, u.offset), nil})
+	return false
 }
 
 // parseRangeStart reads the first offset of "start-end" (optionally
@@ -293,6 +308,9 @@ func parseRangeStart(v string) (int64, bool) {
 func (s *Server) finishUpload(w http.ResponseWriter, r *http.Request, u *upload) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if !s.rangeContinues(w, r, u) {
+		return
+	}
 	s.uploadsMu.Lock()
 	delete(s.uploads, u.id)
 	s.uploadsMu.Unlock()
@@ -368,8 +386,10 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, name, ref s
 	repo, ok := s.repos[name]
 	var img *image
 	var fail *imageFailure
+	var archived bool
 	if ok {
 		img, fail = repo.resolve(refID(ref))
+		archived = img != nil && s.archived(img)
 	}
 	s.mu.RUnlock()
 	if !ok {
@@ -378,6 +398,11 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, name, ref s
 	}
 	if fail != nil {
 		writeRegError(w, regError{http.StatusNotFound, "MANIFEST_UNKNOWN", "Requested image not found", map[string]string{"reference": ref}})
+		return
+	}
+	if archived {
+		// Archived images cannot be pulled: 404 until restored (archive.go).
+		writeRegError(w, regError{http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Requested image %s is archived; restore it with UpdateImageStorageClass (targetStorageClass STANDARD) to pull it", ref), map[string]string{"reference": ref}})
 		return
 	}
 	w.Header().Set("Content-Type", img.mediaType)
@@ -417,6 +442,9 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, name, ref s
 	if aerr != nil {
 		writeRegError(w, registryErrorFor(aerr))
 		return
+	}
+	if res.img.subject != "" {
+		w.Header().Set("OCI-Subject", res.img.subject)
 	}
 	w.Header().Set("Location", "/v2/"+name+"/manifests/"+res.img.digest)
 	w.Header().Set("Docker-Content-Digest", res.img.digest)

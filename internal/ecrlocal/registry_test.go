@@ -251,7 +251,13 @@ func TestTagMutability(t *testing.T) {
 					t.Errorf("PutImage moving the tag back: %v", err)
 				}
 			} else {
-				wantAPIError[*types.ImageAlreadyExistsException](t, err)
+				// ECR refuses an existing immutable tag whatever the digest.
+				wantAPIError[*types.ImageTagAlreadyExistsException](t, err)
+				// So does the registry: a PUT of the same manifest under the tag.
+				code, body := e.putManifest(t, repo, tc.tag, raw, string(mt))
+				if code != http.StatusBadRequest || !strings.Contains(body, `"TAG_INVALID"`) || !strings.Contains(body, "cannot be overwritten because the tag is immutable") {
+					t.Errorf("registry PUT of the same digest under immutable tag %s = %d %s, want 400 TAG_INVALID", tc.tag, code, body)
+				}
 				raw2, _ := second.RawManifest()
 				// second's layers were uploaded before its manifest was refused.
 				_, err = e.client.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String(repo), ImageTag: aws.String(tc.tag), ImageManifest: aws.String(string(raw2))})
@@ -350,6 +356,7 @@ func TestCrossRepositoryMount(t *testing.T) {
 	for _, n := range []string{"src", "dst"} {
 		e.createRepo(t, &ecr.CreateRepositoryInput{RepositoryName: aws.String(n)})
 	}
+	e.enableBlobMounting(t)
 	auth := remote.WithAuth(e.auth(t))
 	e.putTestImage(t, "src", "v1")
 	ch.mu.Lock()
@@ -559,6 +566,16 @@ func TestChunkedUploadAndErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Errorf("PATCH with a gap = %d, want 416", resp.StatusCode)
 	}
+	// A final PUT whose chunk does not continue the upload: 416 as for a
+	// PATCH (distribution spec), not DIGEST_INVALID, and the upload stays open.
+	resp = do(t, http.MethodPut, loc+"?digest="+digest, data[500_000:], map[string]string{"Content-Range": "500000-999999"})
+	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable || resp.Header.Get("Location") == "" {
+		t.Errorf("final PUT with a gap = %d Location %q, want 416 with the upload's Location", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = do(t, http.MethodGet, loc, nil, nil)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Range") != "0-399999" {
+		t.Fatalf("upload status after the refused PUT = %d Range %q, want 204 0-399999", resp.StatusCode, resp.Header.Get("Range"))
+	}
 	resp = do(t, http.MethodPatch, loc, data[400_000:], map[string]string{"Content-Range": "400000-999999"})
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("second PATCH = %d, want 202", resp.StatusCode)
@@ -685,4 +702,24 @@ func TestConcurrentClients(t *testing.T) {
 	if got := e.srv.Calls()["CreateRepository"]; got != 2*clients+1 {
 		t.Errorf("CreateRepository calls = %d, want %d", got, 2*clients+1)
 	}
+}
+
+// putManifest PUTs a manifest to the registry with the API's credentials and
+// returns the status and body.
+func (e *env) putManifest(t *testing.T, repo, ref string, manifest []byte, mediaType string) (int, string) {
+	t.Helper()
+	auth := e.auth(t).(*authn.Basic)
+	req, err := http.NewRequest(http.MethodPut, e.http.URL+"/v2/"+repo+"/manifests/"+ref, bytes.NewReader(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(auth.Username, auth.Password)
+	req.Header.Set("Content-Type", mediaType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(body)
 }

@@ -30,6 +30,9 @@ type Options struct {
 	// expiresAt, and what the registry checks); default DefaultTokenTTL, ECR's
 	// 12 hours. A short one makes a token expire in the middle of a push.
 	TokenTTL time.Duration
+	// RestoreDelay is how long an image restored from the archive stays
+	// ACTIVATING (not pullable) before it is ACTIVE; default 0.
+	RestoreDelay time.Duration
 }
 
 // Defaults used when Options leave a field empty.
@@ -81,6 +84,9 @@ type Server struct {
 	hooks         map[string]ScanHook // repository ("" = all) -> hook; guarded by mu
 	scanGen       uint64              // last scanRecord.gen issued; guarded by mu
 	kms           kmsKeyring          // customer managed KMS keys (kms.go)
+
+	restoreDelay    time.Duration     // see Options.RestoreDelay
+	accountSettings map[string]string // PutAccountSetting values; guarded by mu
 }
 
 // New returns a Server and starts its scan worker. Close stops the worker
@@ -97,6 +103,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if !regionPattern.MatchString(opts.Region) {
 		return nil, fmt.Errorf("region %q does not look like an AWS region such as us-east-1", opts.Region)
+	}
+	if opts.RestoreDelay < 0 {
+		return nil, fmt.Errorf("restore delay %v is negative", opts.RestoreDelay)
 	}
 	if opts.ScanDelay < 0 {
 		return nil, fmt.Errorf("scan delay %v is negative", opts.ScanDelay)
@@ -134,6 +143,9 @@ func New(opts Options) (*Server, error) {
 		scans:         newScanQueue(),
 		scanType:      scanTypeBasic,
 		hooks:         map[string]ScanHook{},
+
+		restoreDelay:    opts.RestoreDelay,
+		accountSettings: map[string]string{},
 	}
 	go s.runScans()
 	return s, nil

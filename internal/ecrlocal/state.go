@@ -39,6 +39,18 @@ type image struct {
 	artifact  string // config media type, for ImageDetail.artifactMediaType
 	size      int64
 	pushedAt  time.Time
+
+	// OCI 1.1 (referrers.go): the manifest's subject digest ("" = none), the
+	// artifact type its referrer descriptor carries and its annotations.
+	subject      string
+	artifactType string
+	annotations  map[string]string
+
+	// Storage class (archive.go): "" = ACTIVE, else ARCHIVED or ACTIVATING.
+	status      string
+	activeAt    time.Time // when an ACTIVATING image becomes ACTIVE
+	archivedAt  time.Time
+	activatedAt time.Time
 }
 
 func newRepository(name string, now time.Time) *repository {
@@ -99,11 +111,14 @@ type descriptor struct {
 }
 
 type manifestDoc struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	MediaType     string       `json:"mediaType"`
-	Config        *descriptor  `json:"config"`
-	Layers        []descriptor `json:"layers"`
-	Manifests     []descriptor `json:"manifests"`
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType"`
+	ArtifactType  string            `json:"artifactType"`
+	Config        *descriptor       `json:"config"`
+	Layers        []descriptor      `json:"layers"`
+	Manifests     []descriptor      `json:"manifests"`
+	Subject       *descriptor       `json:"subject"`
+	Annotations   map[string]string `json:"annotations"`
 }
 
 // putRequest is one manifest push, from PutImage or a registry manifest PUT.
@@ -174,6 +189,9 @@ func (s *Server) putImage(p putRequest) (putResult, *apiError) {
 		return putResult{}, aerr
 	}
 	img := &image{digest: digest, manifest: p.manifest, mediaType: mt}
+	if aerr := setReferrerFields(img, doc); aerr != nil {
+		return putResult{}, aerr
+	}
 	isIndex := mt == mediaDockerList || mt == mediaOCIIndex
 	if isIndex {
 		if doc.Config != nil || len(doc.Layers) > 0 {
@@ -216,15 +234,20 @@ func (s *Server) putImage(p putRequest) (putResult, *apiError) {
 	existing, exists := r.byDigest[digest]
 	if p.tag != "" {
 		if cur, tagged := r.byTag[p.tag]; tagged {
-			if cur == digest {
-				return putResult{img: existing, unchanged: true}, nil
-			}
+			// ECR refuses an existing immutable tag whatever the digest, the
+			// same one included (ecr-rules.md, "Learned since").
 			if r.tagImmutable(p.tag) {
 				return putResult{}, &apiError{code: "ImageTagAlreadyExistsException", msg: fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the tag is immutable.", p.tag, p.repo)}
 			}
+			if cur == digest && exists && !s.archived(existing) {
+				return putResult{img: existing, unchanged: true}, nil
+			}
 		}
-	} else if exists {
+	} else if exists && !s.archived(existing) {
 		return putResult{img: existing, unchanged: true}, nil
+	}
+	if exists {
+		s.restoreOnPushLocked(existing)
 	}
 	if !exists {
 		img.pushedAt = s.now()
@@ -262,4 +285,17 @@ func (s *Server) repoLocked(name string) (*repository, *apiError) {
 
 func (s *Server) repoNotFound(name string) *apiError {
 	return &apiError{code: "RepositoryNotFoundException", msg: fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.account)}
+}
+
+// referencesBlob reports whether an image manifest names digest as its
+// config or one of its layers.
+func referencesBlob(manifest []byte, digest string) bool {
+	var doc manifestDoc
+	if json.Unmarshal(manifest, &doc) != nil {
+		return false
+	}
+	if doc.Config != nil && doc.Config.Digest == digest {
+		return true
+	}
+	return slices.ContainsFunc(doc.Layers, func(d descriptor) bool { return d.Digest == digest })
 }

@@ -26,8 +26,8 @@ import (
 	"github.com/org/ecr-action/internal/scan"
 )
 
-// version is the action's release (v1.2.3): the first log line, the output
-// of `ecr-action --version`, and tool.driver.version in SARIF reports. A
+// version is the action's release (v1.2.3): the output of
+// `ecr-action --version` and tool.driver.version in SARIF reports. A
 // build that does not stamp it says "dev". The release stamps it with
 //
 //	-ldflags "-X main.version=v1.2.3"
@@ -103,7 +103,6 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		return fail("Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) "+while+". "+state)
 	}
 
-	wf.Infof("ecr-action %s", version)
 	endInputs := wf.Group("Inputs")
 	cfg, err := config.Load(getenv)
 	if err != nil {

@@ -13,7 +13,9 @@
 // action-env prints, NUL-separated, the environment the GitHub runner gives
 // the action (every declared input, defaults filled in) with fresh
 // file-command files under DIR. calls prints ecrlocal's registry request
-// counters (minus those saved in -since) on one line.
+// counters and the image round trips (registry requests plus the ECR API
+// calls made instead of some, BatchGetImage), minus those saved in -since,
+// on one line.
 package main
 
 import (
@@ -301,36 +303,57 @@ func actionEnv(root string, inputs []string, stdout io.Writer) error {
 	return nil
 }
 
-// counters is ecrlocal's GET /_ecrlocal/registry-calls.
+// counters are ecrlocal's GET /_ecrlocal/registry-calls (Calls,
+// UploadedBytes) and GET /_ecrlocal/calls (API).
 type counters struct {
 	Calls         map[string]int `json:"calls"`
 	UploadedBytes int64          `json:"uploaded_bytes"`
+	API           map[string]int `json:"api"`
 }
 
-// calls prints "requests=N uploaded_bytes=B op=n ..." for the registry
-// requests made since the counters saved in since (all of them without it).
+// imageAPI are the ECR API operations the action calls for an image, in
+// place of registry requests (tag lookups); they count as round trips.
+var imageAPI = []string{"BatchGetImage"}
+
+// calls prints "requests=N uploaded_bytes=B round_trips=R op=n ..." for the
+// registry requests made since the counters saved in since (all of them
+// without it); round_trips adds the ECR API calls of imageAPI, listed as
+// api.Operation=n.
 func calls(ctx context.Context, endpoint, save, since string, stdout io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/_ecrlocal/registry-calls", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("registry-calls: %s", resp.Status)
+	get := func(path string, v any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+path, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", path, resp.Status)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
 	}
 	var now counters
-	if err := json.Unmarshal(raw, &now); err != nil {
-		return fmt.Errorf("registry-calls: %w", err)
+	if err := get("/_ecrlocal/registry-calls", &now); err != nil {
+		return err
+	}
+	if err := get("/_ecrlocal/calls", &now.API); err != nil {
+		return err
 	}
 	if save != "" {
+		raw, err := json.Marshal(now)
+		if err != nil {
+			return err
+		}
 		if err := os.WriteFile(save, raw, 0o644); err != nil {
 			return err
 		}
@@ -354,7 +377,14 @@ func calls(ctx context.Context, endpoint, save, since string, stdout io.Writer) 
 			ops = append(ops, fmt.Sprintf("%s=%d", op, d))
 		}
 	}
+	trips := total
+	for _, op := range imageAPI {
+		if d := now.API[op] - before.API[op]; d != 0 {
+			trips += d
+			ops = append(ops, fmt.Sprintf("api.%s=%d", op, d))
+		}
+	}
 	sort.Strings(ops)
-	_, err = fmt.Fprintf(stdout, "requests=%d uploaded_bytes=%d %s\n", total, now.UploadedBytes-before.UploadedBytes, strings.Join(ops, " "))
+	_, err = fmt.Fprintf(stdout, "requests=%d uploaded_bytes=%d round_trips=%d %s\n", total, now.UploadedBytes-before.UploadedBytes, trips, strings.Join(ops, " "))
 	return err
 }

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	actionBinary = filepath.Join(dir, "ecr-action")
-	build := exec.Command("go", "build", "-o", actionBinary, ".")
+	// Stamped as a release build is (see version in main.go).
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", actionBinary, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)

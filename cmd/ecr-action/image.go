@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/org/ecr-action/internal/awsauth"
 	"github.com/org/ecr-action/internal/clock"
@@ -81,7 +85,8 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	// The keychain renews the registry token before it expires and when
 	// the registry refuses it as expired, so a push may outlive a token.
 	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client), awsauth.WithClock(clk))
-	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action"})
+	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action",
+		LookupTags: lookupTags(client)})
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +125,63 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	}
 	run.plan = plan
 	return run, nil
+}
+
+// manifestTypes are the manifest media types BatchGetImage may return as
+// stored. Schema 1 is left out: asked for it, ECR converts a schema 2
+// manifest, and the digest changes.
+var manifestTypes = []string{
+	string(types.DockerManifestSchema2), string(types.DockerManifestList),
+	string(types.OCIManifestSchema1), string(types.OCIImageIndex),
+}
+
+// lookupTags finds what tags name in the target repository with ECR's
+// BatchGetImage, 100 tags a call: one round trip where a registry HEAD per
+// tag makes one each (a HEAD needs ecr:BatchGetImage too). A tag the call
+// reports neither found nor missing is left to a registry HEAD; in a
+// repository that does not exist yet, no tag exists.
+func lookupTags(client *ecr.Client) func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error) {
+	return func(ctx context.Context, repo name.Repository, tags []string) (map[string]v1.Hash, []string, error) {
+		found := map[string]v1.Hash{}
+		var unsettled []string
+		for chunk := range slices.Chunk(tags, 100) {
+			ids := make([]ecrtypes.ImageIdentifier, len(chunk))
+			for i, t := range chunk {
+				ids[i] = ecrtypes.ImageIdentifier{ImageTag: aws.String(t)}
+			}
+			out, err := client.BatchGetImage(ctx, &ecr.BatchGetImageInput{
+				RepositoryName: aws.String(repo.RepositoryStr()), ImageIds: ids, AcceptedMediaTypes: manifestTypes,
+			})
+			var notFound *ecrtypes.RepositoryNotFoundException
+			if errors.As(err, &notFound) {
+				// The run creates the repository later: no tag exists yet.
+				return map[string]v1.Hash{}, nil, nil
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			missing := map[string]bool{}
+			for _, f := range out.Failures {
+				if f.ImageId != nil && f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound {
+					missing[aws.ToString(f.ImageId.ImageTag)] = true
+				}
+			}
+			for _, im := range out.Images {
+				if im.ImageId == nil {
+					continue
+				}
+				if h, err := v1.NewHash(aws.ToString(im.ImageId.ImageDigest)); err == nil && slices.Contains(chunk, aws.ToString(im.ImageId.ImageTag)) {
+					found[aws.ToString(im.ImageId.ImageTag)] = h
+				}
+			}
+			for _, t := range chunk {
+				if _, ok := found[t]; !ok && !missing[t] {
+					unsettled = append(unsettled, t)
+				}
+			}
+		}
+		return found, unsettled, nil
+	}
 }
 
 func planWord(a image.TagAction) string {

@@ -27,7 +27,23 @@ import (
 	"github.com/org/ecr-action/internal/scan"
 )
 
+// version is the action's release (v1.2.3): the output of
+// `ecr-action --version` and tool.driver.version in SARIF reports. A
+// build that does not stamp it says "dev". The release stamps it with
+//
+//	-ldflags "-X main.version=v1.2.3"
+//
+// (.ko.yaml does, from the VERSION environment variable).
+var version = "dev"
+
 func main() {
+	// `ecr-action --version` prints the version and exits: a check that the
+	// image holds the binary the release stamped. The runner passes no
+	// arguments (action.yml declares no args).
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
+		fmt.Println("ecr-action", version)
+		return
+	}
 	// The runner cancels a step with SIGINT, then SIGTERM 7.5 s later.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := realMain(ctx, os.Stdout, os.Stderr, os.Getenv)

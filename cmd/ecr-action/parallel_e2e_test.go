@@ -140,8 +140,29 @@ func newTagGate(tag string, want int, realECR bool) *tagGate {
 	return &tagGate{tag: tag, want: want, realECR: realECR, open: make(chan struct{})}
 }
 
-// serve handles the request when it is about the gated tag's manifest.
+// serve handles the request when it is about the gated tag's manifest. A
+// look-up is a registry HEAD or GET of the tag, or a BatchGetImage call
+// naming it (how the action plans its tags).
 func (g *tagGate) serve(w http.ResponseWriter, r *http.Request, proxy http.Handler, upstream string) bool {
+	if r.Header.Get("X-Amz-Target") == apiPrefix+"BatchGetImage" {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		// Counted once answered: a tag write let through earlier could
+		// land before the look-up reads the repository.
+		proxy.ServeHTTP(w, r)
+		if bytes.Contains(body, []byte(`"imageTag":"`+g.tag+`"`)) {
+			g.mu.Lock()
+			if g.lookups++; g.lookups == g.want {
+				close(g.open)
+			}
+			g.mu.Unlock()
+		}
+		return true
+	}
 	name, ref, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/manifests/")
 	if !ok || !strings.HasPrefix(r.URL.Path, "/v2/") || ref != g.tag {
 		return false

@@ -21,10 +21,6 @@ import (
 	"github.com/org/ecr-action/internal/scan/ecrscan"
 )
 
-// version is tool.driver.version in SARIF reports; a release build sets it
-// with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
-
 // scanOutcome is what the scan step found and decided.
 type scanOutcome struct {
 	verdict scan.Verdict

@@ -109,6 +109,11 @@ func TestScanGateEndToEnd(t *testing.T) {
 	var sarif struct {
 		Version string `json:"version"`
 		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Version string `json:"version"`
+				} `json:"driver"`
+			} `json:"tool"`
 			Results []struct {
 				RuleID string `json:"ruleId"`
 			} `json:"results"`
@@ -120,6 +125,8 @@ func TestScanGateEndToEnd(t *testing.T) {
 	}
 	if err := json.Unmarshal(data, &sarif); err != nil || sarif.Version != "2.1.0" || len(sarif.Runs) != 1 || len(sarif.Runs[0].Results) != 6 {
 		t.Errorf("SARIF: %v, version %q, %d runs; want 2.1.0 with one run of 6 results", err, sarif.Version, len(sarif.Runs))
+	} else if v := sarif.Runs[0].Tool.Driver.Version; v != testVersion {
+		t.Errorf("SARIF tool.driver.version %q, want the stamped %q", v, testVersion)
 	}
 
 	// Accepting the CRITICAL finding until a future date passes the

@@ -72,7 +72,6 @@ func Login(ctx context.Context, api TokenAPI, mask func(string)) (*RegistryLogin
 	return l, nil
 }
 
-
 // Renewal defaults: a token is renewed when less than a quarter of its
 // lifetime is left, and at most maxRefreshMargin before it expires (ECR's
 // tokens last 12 hours).

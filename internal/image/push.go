@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
@@ -38,16 +40,32 @@ type Options struct {
 	// broken connections, an expired token) are retried; zero means
 	// DefaultRetryBackoff(). Steps is the number of attempts.
 	RetryBackoff remote.Backoff
+	// LookupTags, when set, finds what tags name in a target repository in
+	// one call (the action uses ECR's BatchGetImage, up to 100 tags a call)
+	// instead of one registry HEAD per tag. found maps each tag that exists
+	// to its digest; a tag in unsettled (the call could not say) is looked
+	// up with a HEAD; any other tag does not exist.
+	LookupTags func(ctx context.Context, repo name.Repository, tags []string) (found map[string]v1.Hash, unsettled []string, err error)
 }
 
-// Registry pushes to, and reads from, registries through one pusher and one
-// puller, so each registry is pinged and authenticated once per run.
+// Registry reads sources from registries through one puller, so each is
+// pinged and authenticated once per run, and reads and writes the target
+// repository through one transport (see target), so its registry is pinged
+// once, not once for reading and once more for writing.
 type Registry struct {
-	puller  *remote.Puller
-	pusher  *remote.Pusher
+	puller  *remote.Puller // sources and base images on other registries
 	logf    func(string, ...any)
 	every   time.Duration
 	retries *retries
+
+	opts       Options
+	ropts      []remote.Option
+	lookupTags func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
+
+	targetMu     sync.Mutex
+	targetReg    string
+	targetPuller *remote.Puller
+	targetPusher *remote.Pusher
 }
 
 // New returns a Registry.
@@ -80,11 +98,52 @@ func New(o Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	pusher, err := remote.NewPusher(ropts...)
-	if err != nil {
-		return nil, err
+	return &Registry{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
+		opts: o, ropts: ropts, lookupTags: o.LookupTags}, nil
+}
+
+// target returns the puller and pusher for repo's registry (the push
+// target). They share one transport that pinged the registry and set up its
+// authentication once, with pull and push scope on repo; separate ones
+// would each ping before their first request. It is made at the first use,
+// so a run that writes nothing and needs no registry read pings nothing.
+func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Puller, *remote.Pusher, error) {
+	r.targetMu.Lock()
+	defer r.targetMu.Unlock()
+	if r.targetPuller != nil && r.targetReg == repo.RegistryStr() {
+		return r.targetPuller, r.targetPusher, nil
 	}
-	return &Registry{puller: puller, pusher: pusher, logf: o.Logf, every: o.ProgressEvery, retries: rt}, nil
+	// What remote does to a transport that is not a *transport.Wrapper:
+	// retries, then the user agent.
+	base := r.opts.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	base = transport.NewRetry(base, transport.WithRetryBackoff(r.opts.RetryBackoff),
+		transport.WithRetryPredicate(r.retries.retryable), transport.WithRetryStatusCodes(retryStatusCodes...))
+	if r.opts.UserAgent != "" {
+		base = transport.NewUserAgent(base, r.opts.UserAgent)
+	}
+	auth, err := authn.Resolve(ctx, r.opts.Keychain, repo)
+	if err != nil {
+		return nil, nil, fmt.Errorf("credentials for %s: %w", repo.Registry, err)
+	}
+	// A *transport.Wrapper: remote uses it as it is, with no ping.
+	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, base, []string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to %s: %w", repo.Registry, r.retries.gaveUp(err))
+	}
+	opts := append(slices.Clone(r.ropts), remote.WithTransport(tr))
+	puller, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	pusher, err := remote.NewPusher(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.targetReg, r.targetPuller, r.targetPusher = repo.RegistryStr(), puller, pusher
+	return puller, pusher, nil
 }
 
 // Puller is the Registry's puller, for opening docker:// sources and base
@@ -224,28 +283,49 @@ func (r *Registry) Plan(ctx context.Context, a *Artifact, t Target, tags []strin
 		return nil, errors.New("no tag to push")
 	}
 	plans := make([]TagPlan, len(tags))
+	found := map[string]v1.Hash{}
+	head := tags // the tags to look up with a registry HEAD each
+	if r.lookupTags != nil {
+		var err error
+		if found, head, err = r.lookupTags(ctx, t.Repository, tags); err != nil {
+			return nil, fmt.Errorf("looking up the tags in %s: %w", t.Repository, err)
+		}
+	}
+	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for i, tag := range tags {
+	for _, tag := range head {
 		g.Go(func() error {
-			plans[i] = TagPlan{Tag: tag, Action: TagPushed}
-			d, err := r.puller.Head(gctx, t.Repository.Tag(tag))
+			puller, _, err := r.target(gctx, t.Repository)
+			if err != nil {
+				return err
+			}
+			d, err := puller.Head(gctx, t.Repository.Tag(tag))
 			switch {
 			case isNotFound(err):
 				return nil
 			case err != nil:
 				return fmt.Errorf("looking up tag %q in %s: %w", tag, t.Repository, err)
-			case d.Digest == a.Digest:
-				plans[i].Action = TagUnchanged
-			default:
-				plans[i].Action = TagMoved
-				plans[i].Previous = d.Digest.String()
 			}
+			mu.Lock()
+			found[tag] = d.Digest
+			mu.Unlock()
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	for i, tag := range tags {
+		plans[i] = TagPlan{Tag: tag, Action: TagPushed}
+		switch d, ok := found[tag]; {
+		case !ok:
+		case d == a.Digest:
+			plans[i].Action = TagUnchanged
+		default:
+			plans[i].Action = TagMoved
+			plans[i].Previous = d.String()
+		}
 	}
 	var conflicts []Conflict
 	for _, p := range plans {
@@ -300,7 +380,10 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { prog.report(rctx, r.every, r.logf) })
-	err := r.pusher.Push(ctx, repo.Digest(a.Digest.String()), prog.counted(a))
+	_, pusher, err := r.target(ctx, repo)
+	if err == nil {
+		err = pusher.Push(ctx, repo.Digest(a.Digest.String()), prog.counted(a))
+	}
 	stop()
 	wg.Wait()
 	if err != nil {
@@ -318,6 +401,10 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 	a := p.Artifact
 	repo := p.Target.Repository
 	taggable := a.Taggable()
+	_, pusher, err := r.target(ctx, repo)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, t := range p.Tags {
@@ -325,7 +412,7 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 			continue
 		}
 		g.Go(func() error {
-			err := r.pusher.Put(gctx, repo.Tag(t.Tag), taggable)
+			err := pusher.Put(gctx, repo.Tag(t.Tag), taggable)
 			if isTagInvalid(err) && policy.TagImmutable(p.Target.Mutability, p.Target.Filters, t.Tag) {
 				return r.lostTagRace(gctx, p, t.Tag, err)
 			}
@@ -335,7 +422,7 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 			return nil
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	res.Duration += time.Since(start)
 	return err
 }
@@ -363,7 +450,11 @@ func isTagInvalid(err error) bool {
 // *ImmutableTagError.
 func (r *Registry) lostTagRace(ctx context.Context, p *Plan, tag string, putErr error) error {
 	a, repo := p.Artifact, p.Target.Repository
-	d, err := r.puller.Head(ctx, repo.Tag(tag))
+	puller, _, err := r.target(ctx, repo)
+	if err != nil {
+		return fmt.Errorf("tagging %s as %s:%s: %w (and looking the tag up again: %v)", a.Digest, repo, tag, putErr, err)
+	}
+	d, err := puller.Head(ctx, repo.Tag(tag))
 	if err != nil {
 		return fmt.Errorf("tagging %s as %s:%s: %w (and looking the tag up again: %v)", a.Digest, repo, tag, putErr, err)
 	}
@@ -385,7 +476,11 @@ func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from strin
 	} else {
 		ref = repo.Tag(from)
 	}
-	desc, err := r.puller.Get(ctx, ref)
+	puller, _, err := r.target(ctx, repo)
+	if err != nil {
+		return nil, fmt.Errorf("retag_from %q: %w", from, err)
+	}
+	desc, err := puller.Get(ctx, ref)
 	if isNotFound(err) {
 		return nil, fmt.Errorf("retag_from %q: no such image in %s; push it first (source or base_image), or name a tag or digest that exists", from, repo)
 	}

@@ -81,8 +81,10 @@ func (f *faultEnv) push(t *testing.T, layers int, size int64) (*image.Artifact, 
 // checkPushed reads the image back by tag and validates every blob.
 func (f *faultEnv) checkPushed(t *testing.T, a *image.Artifact) {
 	t.Helper()
+	// Through the keychain's transport, which renews a token the registry
+	// refuses as expired, as the push's does.
 	kc := remote.WithAuthFromKeychain(f.kc)
-	desc, err := remote.Get(f.repo.Tag("v1"), kc)
+	desc, err := remote.Get(f.repo.Tag("v1"), kc, remote.WithTransport(f.kc.Transport(nil)))
 	if err != nil {
 		t.Fatalf("reading the tag back: %v", err)
 	}
@@ -192,7 +194,8 @@ func TestPushRenewsATokenThatExpiresMidPush(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const ttl = 400 * time.Millisecond
-			f := newFaultEnv(t, ecrlocal.Options{TokenTTL: ttl}, delayingTransport{40 * time.Millisecond}, tc.skew)
+			// 60 ms a request: the push makes about 20, so it lasts over 2 ttl.
+			f := newFaultEnv(t, ecrlocal.Options{TokenTTL: ttl}, delayingTransport{60 * time.Millisecond}, tc.skew)
 			start := time.Now()
 			a, err := f.push(t, 8, 64<<10)
 			took := time.Since(start)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,7 +36,35 @@ type Job struct {
 	// a step (SIGINT, or SIGTERM); the process is killed if it still runs
 	// CancelGrace later. nil = kill at once.
 	Cancel os.Signal
+	// Container, when set, runs the action as a container from an image
+	// on a Docker engine, exactly as the runner starts a container action,
+	// instead of running Binary.
+	Container *Container
 }
+
+// Container is how Run starts a container action: `docker run --rm
+// --workdir /github/workspace`, the runner's five mounts and the Docker
+// socket, every variable passed by name with -e (values stay off the
+// command line), no --user (the image's USER applies), no TTY, no stdin,
+// and --network host, so that servers on 127.0.0.1 (ecrlocal) are reached
+// as on a runner. Paths in the environment are the container's (/github/…).
+type Container struct {
+	Image  string // a reference the engine can run
+	Docker string // the docker CLI; "" = "docker" on PATH
+	// Host is the engine's DOCKER_HOST, unix:///path; its socket is
+	// mounted as /var/run/docker.sock, as the runner mounts its own.
+	Host string
+}
+
+// The container's paths for the runner's mounts.
+const (
+	containerWorkspace    = "/github/workspace"
+	containerHome         = "/github/home"
+	containerWorkflow     = "/github/workflow"
+	containerFileCommands = "/github/file_commands"
+	containerRunnerTemp   = "/github/runner_temp"
+	containerDockerSocket = "/var/run/docker.sock"
+)
 
 // CancelGrace is how long the runner waits after a cancel signal before the
 // next, harsher one (SIGINT, SIGTERM 7.5 s later, then a kill).
@@ -94,20 +123,26 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 		return nil, fmt.Errorf("writing event.json: %w", err)
 	}
 
+	// Where the process sees the runner's directories.
+	home, workspace, workflow, fileCommands, runnerTemp := filepath.Join(j.Root, Home), filepath.Join(j.Root, Workspace),
+		filepath.Join(j.Root, Workflow), filepath.Join(j.Root, FileCommands), filepath.Join(j.Root, RunnerTemp)
+	if j.Container != nil {
+		home, workspace, workflow, fileCommands, runnerTemp = containerHome, containerWorkspace, containerWorkflow, containerFileCommands, containerRunnerTemp
+	}
 	env := map[string]string{
 		"GITHUB_ACTIONS": "true", "CI": "true",
-		"HOME":              filepath.Join(j.Root, Home),
-		"GITHUB_WORKSPACE":  filepath.Join(j.Root, Workspace),
-		"GITHUB_EVENT_PATH": eventPath,
+		"HOME":              home,
+		"GITHUB_WORKSPACE":  workspace,
+		"GITHUB_EVENT_PATH": workflow + "/event.json",
 		"GITHUB_EVENT_NAME": "push", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
 		"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch",
 		"GITHUB_REPOSITORY": "org/app", "GITHUB_RUN_ID": "1", "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
 		"GITHUB_ACTOR": "octocat", "GITHUB_JOB": "deploy", "GITHUB_WORKFLOW": "deploy",
-		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TEMP": filepath.Join(j.Root, RunnerTemp),
+		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TEMP": runnerTemp,
 	}
 	for k, v := range files {
-		env[k] = v
+		env[k] = fileCommands + "/" + filepath.Base(v)
 	}
 	for k, v := range j.Env {
 		env[k] = v
@@ -120,17 +155,24 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 		env[config.EnvName(k)] = v
 	}
 
-	cmd := exec.CommandContext(ctx, j.Binary)
-	if j.Cancel != nil {
-		cmd.Cancel = func() error { return cmd.Process.Signal(j.Cancel) }
-		cmd.WaitDelay = CancelGrace
+	var cmd *exec.Cmd
+	if j.Container != nil {
+		if cmd, err = containerCommand(ctx, j, env); err != nil {
+			return nil, err
+		}
+	} else {
+		cmd = exec.CommandContext(ctx, j.Binary)
+		if j.Cancel != nil {
+			cmd.Cancel = func() error { return cmd.Process.Signal(j.Cancel) }
+			cmd.WaitDelay = CancelGrace
+		}
+		cmd.Dir = filepath.Join(j.Root, Workspace)
+		cmd.Env = make([]string, 0, len(env))
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
-	cmd.Dir = filepath.Join(j.Root, Workspace)
 	cmd.Stdin = nil
-	cmd.Env = make([]string, 0, len(env))
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
 	var log bytes.Buffer
 	cmd.Stdout = &log
 	cmd.Stderr = &log
@@ -143,7 +185,7 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 		case cmd.ProcessState != nil && ctx.Err() != nil:
 			out.ExitCode = cmd.ProcessState.ExitCode() // exited 0 after the cancel
 		default:
-			return nil, fmt.Errorf("starting %s: %w", j.Binary, err)
+			return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
 		}
 	}
 	out.RawLog = log.String()
@@ -173,6 +215,62 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	}
 	out.Summary = string(summary)
 	return out, nil
+}
+
+// containerCommand is the `docker run` the runner makes for a container
+// action. A cancel is `docker stop` (SIGTERM, a kill 10 s later), and the
+// docker CLI, attached to the container, returns its exit code.
+func containerCommand(ctx context.Context, j Job, env map[string]string) (*exec.Cmd, error) {
+	c := j.Container
+	docker := c.Docker
+	if docker == "" {
+		docker = "docker"
+	}
+	socket, ok := strings.CutPrefix(c.Host, "unix://")
+	if !ok || !filepath.IsAbs(socket) {
+		return nil, fmt.Errorf("container engine host %q: want unix:///path/to/docker.sock", c.Host)
+	}
+	name := "ecr-action-" + randomSuffix()
+	args := []string{"run", "--name", name, "--label", "ecr-action-runner", "--workdir", containerWorkspace, "--rm", "--network", "host"}
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		args = append(args, "-e", k)
+	}
+	for _, m := range [][2]string{
+		{socket, containerDockerSocket},
+		{filepath.Join(j.Root, RunnerTemp), containerRunnerTemp},
+		{filepath.Join(j.Root, Home), containerHome},
+		{filepath.Join(j.Root, Workflow), containerWorkflow},
+		{filepath.Join(j.Root, FileCommands), containerFileCommands},
+		{filepath.Join(j.Root, Workspace), containerWorkspace},
+	} {
+		abs, err := filepath.Abs(m[0])
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-v", abs+":"+m[1])
+	}
+	args = append(args, c.Image)
+	cmd := exec.CommandContext(ctx, docker, args...)
+	cmd.Env = []string{"DOCKER_HOST=" + c.Host, "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for _, k := range names {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
+	cmd.Cancel = func() error {
+		stop := exec.Command(docker, "stop", name)
+		stop.Env = []string{"DOCKER_HOST=" + c.Host, "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		if out, err := stop.CombinedOutput(); err != nil {
+			return fmt.Errorf("docker stop %s: %v: %s", name, err, out)
+		}
+		return nil
+	}
+	// docker stop waits 10 s before its kill; the CLI then returns.
+	cmd.WaitDelay = 30 * time.Second
+	return cmd, nil
 }
 
 // parseFileCommand reads `k=v` and `k<<DELIM ... DELIM` entries, as the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,5 +104,77 @@ func TestCancelSignals(t *testing.T) {
 	}
 	if d := time.Since(start); d >= CancelGrace {
 		t.Errorf("took %s: the process was killed, not signalled", d)
+	}
+}
+
+// TestContainerCommand runs a stand-in docker CLI that records how it was
+// called: the runner's docker run, with the runner's mounts, the variables
+// passed by name only, the container's /github paths, and no --user.
+func TestContainerCommand(t *testing.T) {
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record")
+	fake := filepath.Join(dir, "docker")
+	script := "#!/bin/sh\n{ for a in \"$@\"; do echo \"arg $a\"; done; env | sed 's/^/env /'; } > " + record + "\nexit 3\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "job")
+	out, err := Run(context.Background(), Job{
+		Root: root, Inputs: map[string]string{"project_name": "p"}, Env: map[string]string{"AWS_SECRET_ACCESS_KEY": "s3cret"},
+		Container: &Container{Image: "img@sha256:abc", Docker: fake, Host: "unix:///run/test-docker.sock"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ExitCode != 3 {
+		t.Errorf("exit code %d, want the docker CLI's 3", out.ExitCode)
+	}
+	data, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	env := map[string]string{}
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSuffix(line, "\n")
+		if a, ok := strings.CutPrefix(line, "arg "); ok {
+			args = append(args, a)
+		} else if kv, ok := strings.CutPrefix(line, "env "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	}
+	joined := strings.Join(args, " ")
+	for _, want := range []string{
+		"run --name ecr-action-", "--workdir /github/workspace --rm --network host",
+		"-v /run/test-docker.sock:/var/run/docker.sock",
+		"-v " + filepath.Join(root, "runner_temp") + ":/github/runner_temp",
+		"-v " + filepath.Join(root, "home") + ":/github/home",
+		"-v " + filepath.Join(root, "workflow") + ":/github/workflow",
+		"-v " + filepath.Join(root, "file_commands") + ":/github/file_commands",
+		"-v " + filepath.Join(root, "workspace") + ":/github/workspace img@sha256:abc",
+		"-e INPUT_PROJECT_NAME ", "-e AWS_SECRET_ACCESS_KEY ", "-e GITHUB_OUTPUT ",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("docker %s\nlacks %q", joined, want)
+		}
+	}
+	if strings.Contains(joined, "--user") || strings.Contains(joined, "s3cret") || args[len(args)-1] != "img@sha256:abc" {
+		t.Errorf("docker %s: want no --user, no value on the command line, the image last", joined)
+	}
+	for k, want := range map[string]string{
+		"DOCKER_HOST": "unix:///run/test-docker.sock", "HOME": "/github/home", "GITHUB_WORKSPACE": "/github/workspace",
+		"GITHUB_EVENT_PATH": "/github/workflow/event.json", "RUNNER_TEMP": "/github/runner_temp",
+		"INPUT_PROJECT_NAME": "p", "AWS_SECRET_ACCESS_KEY": "s3cret",
+	} {
+		if env[k] != want {
+			t.Errorf("%s=%q in the docker CLI's environment, want %q", k, env[k], want)
+		}
+	}
+	if !strings.HasPrefix(env["GITHUB_OUTPUT"], "/github/file_commands/github_output_") {
+		t.Errorf("GITHUB_OUTPUT=%q, want a file under /github/file_commands", env["GITHUB_OUTPUT"])
+	}
+	if _, err := Run(context.Background(), Job{Root: root, Container: &Container{Image: "x", Docker: fake, Host: "tcp://127.0.0.1:2375"}}); err == nil {
+		t.Error("a tcp:// engine host was accepted: its socket cannot be mounted")
 	}
 }

@@ -47,10 +47,11 @@ func operations() map[string]operation {
 		"PutImage":                      (*Server).putImageAPI,
 		"BatchCheckLayerAvailability":   (*Server).batchCheckLayerAvailability,
 
-		"DescribeImageScanFindings":        (*Server).describeImageScanFindings,
-		"StartImageScan":                   (*Server).startImageScan,
-		"GetRegistryScanningConfiguration": (*Server).getRegistryScanningConfiguration,
-		"PutRegistryScanningConfiguration": (*Server).putRegistryScanningConfiguration,
+		"DescribeImageScanFindings":               (*Server).describeImageScanFindings,
+		"StartImageScan":                          (*Server).startImageScan,
+		"GetRegistryScanningConfiguration":        (*Server).getRegistryScanningConfiguration,
+		"PutRegistryScanningConfiguration":        (*Server).putRegistryScanningConfiguration,
+		"BatchGetRepositoryScanningConfiguration": (*Server).batchGetRepositoryScanningConfiguration,
 	}
 }
 

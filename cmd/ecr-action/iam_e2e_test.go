@@ -107,7 +107,7 @@ func startIAM(t *testing.T, p ecrlocal.Policy) *iamRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct := ecrlocaltest.StartWith(t, ecrlocal.Options{VulnDB: db})
+	direct := startECR(t, ecrlocal.Options{VulnDB: db})
 	logs := logslocal.New(logslocal.Options{Region: ecrlocaltest.Region})
 	iam := ecrlocal.NewIAM(logs.Route(direct.Server), p, ecrlocal.IAMOptions{})
 	hs := httptest.NewServer(iam)

@@ -180,6 +180,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	for _, n := range res.Notes {
 		wf.Infof("note: %s", n)
 	}
+	if res.Settled > 0 {
+		wf.Infof("calls waited %.1f s in all for the new repository to appear (ECR answered RepositoryNotFoundException right after the create; the calls were retried)", res.Settled.Seconds())
+	}
 	if res.Writes == 0 {
 		wf.Infof("repository %s is up to date: no write calls", res.Repository.Name)
 	} else {
@@ -190,7 +193,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var imgSum *report.ImageSummary
 	if img != nil {
 		endPush := wf.Group("Push " + repo.URI)
-		imgSum, err = uploadImage(ctx, wf, img, repo.URI)
+		imgSum, err = uploadImage(ctx, wf, img, repo.URI, res.Fresh)
 		endPush()
 		if err != nil && ctx.Err() != nil {
 			// Upload writes blobs, then manifests by digest, and no tag:

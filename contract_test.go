@@ -830,3 +830,40 @@ func TestDockerContextHasTheBuildInputs(t *testing.T) {
 		t.Errorf(".dockerignore excludes files the action binary is built from; allow their directories (-want +got):\n%s", diff)
 	}
 }
+
+// testInfrastructure are the packages that exist only for tests, the demo
+// and the benchmarks: emulators, fakes and the runner harness. The shipped
+// binary must not contain any of them.
+var testInfrastructure = []string{
+	"github.com/org/ecr-action/internal/testing/",
+	"github.com/org/ecr-action/internal/ecrlocal",
+	"github.com/org/ecr-action/internal/logslocal",
+	"github.com/org/ecr-action/internal/stslocal",
+	"github.com/org/ecr-action/internal/awsjson",
+	"github.com/org/ecr-action/internal/runner",
+	"github.com/org/ecr-action/internal/dockerengine/enginetest",
+	"github.com/org/ecr-action/internal/image/imagetest",
+}
+
+// TestActionBinaryHasNoTestInfrastructure fences the product from its test
+// doubles: `go list -deps ./cmd/ecr-action` names none of them.
+func TestActionBinaryHasNoTestInfrastructure(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "./cmd/ecr-action")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./cmd/ecr-action: %v\n%s", err, stderr.String())
+	}
+	var bad []string
+	for _, p := range strings.Fields(string(out)) {
+		for _, f := range testInfrastructure {
+			if p == strings.TrimSuffix(f, "/") || strings.HasPrefix(p, f) || strings.HasPrefix(p, f+"/") {
+				bad = append(bad, p)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("the action binary imports test infrastructure: %v", bad)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/org/ecr-action/internal/awsauth"
+	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/dockerengine"
 	"github.com/org/ecr-action/internal/image"
@@ -36,6 +36,7 @@ type imageRun struct {
 	plan      *image.Plan
 	res       *image.Result // after uploadImage
 	tmp       string
+	clk       clock.Clock // times the push and the tags
 }
 
 func (r *imageRun) cleanup() {
@@ -55,7 +56,7 @@ func (e *stepError) Unwrap() error { return e.err }
 
 // prepareImage opens the image source and plans the push, reading only: the
 // registry login, the source, the tags' current digests.
-func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client) (*imageRun, error) {
+func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client) (*imageRun, error) {
 	login, err := awsauth.Login(ctx, client, wf.Mask)
 	if err != nil {
 		return nil, &stepError{"Registry login", fmt.Errorf("getting a registry token (ecr:GetAuthorizationToken): %w", err)}
@@ -68,7 +69,7 @@ func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) 
 	}
 	// The keychain renews the registry token before it expires and when
 	// the registry refuses it as expired, so a push may outlive a token.
-	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client))
+	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client), awsauth.WithClock(clk))
 	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action"})
 	if err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func prepareImage(ctx context.Context, wf *report.Workflow, getenv func(string) 
 	if err != nil {
 		return nil, err
 	}
-	run := &imageRun{reg: reg, kc: kc, tmp: tmp}
+	run := &imageRun{reg: reg, kc: kc, tmp: tmp, clk: clk}
 	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp)
 	if err != nil {
 		run.cleanup()
@@ -171,7 +172,7 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 // asynchronously), so the upload is tried again with settle's bounded
 // backoff; blobs already sent are not sent twice.
 func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string, fresh bool) (*report.ImageSummary, error) {
-	start := time.Now()
+	start := run.clk.Now()
 	var res *image.Result
 	upload := func() (err error) {
 		res, err = run.reg.Upload(ctx, run.plan)
@@ -180,7 +181,7 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 	var err error
 	if fresh {
 		var st settle.Stats
-		st, err = settle.Policy{}.Do(ctx, upload, image.IsNameUnknown)
+		st, err = settle.Policy{Clock: run.clk}.Do(ctx, upload, image.IsNameUnknown)
 		if st.Attempts > 1 {
 			wf.Infof("registry: the new repository was not there yet (NAME_UNKNOWN); the upload was tried %d times over %.1f s", st.Attempts, st.Waited.Seconds())
 		}
@@ -203,7 +204,7 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		UploadedLayers: res.UploadedLayers,
 		UploadedBytes:  res.UploadedBytes,
 		Retag:          run.plan.Retag,
-		Seconds:        time.Since(start).Seconds(),
+		Seconds:        clock.Since(run.clk, start).Seconds(),
 	}
 	for _, t := range res.Tags {
 		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: string(t.Action), Previous: t.Previous})
@@ -224,7 +225,7 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 	if !run.plan.Writes() {
 		return nil
 	}
-	start := time.Now()
+	start := run.clk.Now()
 	err := run.reg.Tag(ctx, run.plan, run.res)
 	run.logRecovery(wf)
 	if err != nil {
@@ -234,7 +235,7 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 		}
 		return &stepError{"Push failed", explainRegistry(err)}
 	}
-	sum.Seconds += time.Since(start).Seconds()
+	sum.Seconds += clock.Since(run.clk, start).Seconds()
 	n := 0
 	for _, t := range run.plan.Tags {
 		if t.Action != image.TagUnchanged {

@@ -20,10 +20,12 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/org/ecr-action/internal/awsauth"
+	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
+	"github.com/org/ecr-action/internal/settle"
 )
 
 func main() {
@@ -72,6 +74,9 @@ func isQuotaError(err error) bool {
 }
 
 func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string) int {
+	// clk is the run's one clock: the scan wait, the gate's until dates,
+	// the registry tokens' renewal, the scan log's time and the timings.
+	clk := clock.System
 	wf := report.New(stdout, getenv)
 	fail := func(title, message string) int {
 		wf.Error(title, message)
@@ -140,7 +145,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var img *imageRun
 	if cfg.Image != nil {
 		endImage := wf.Group("Image")
-		img, err = prepareImage(ctx, wf, getenv, cfg, awsCfg, client)
+		img, err = prepareImage(ctx, clk, wf, getenv, cfg, awsCfg, client)
 		endImage()
 		defer img.cleanup()
 		if err != nil && ctx.Err() != nil {
@@ -153,7 +158,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 
 	endRepo := wf.Group("Repository " + cfg.Repository)
-	res, err := reconcile.Reconcile(ctx, client, cfg)
+	res, err := reconcile.ReconcileWith(ctx, client, cfg, reconcile.Options{Settle: settle.Policy{Clock: clk}})
 	if res != nil {
 		for _, c := range res.Changes {
 			wf.Infof("%-20s %-10s desired: %s", c.Setting, c.Action, c.Desired)
@@ -210,7 +215,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var scanErr error
 	if img != nil {
 		endScan := wf.Group("Scan")
-		scanOut, scanErr = runScan(ctx, wf, cfg, client, repo, img, imgSum.Digest)
+		scanOut, scanErr = runScan(ctx, clk, wf, cfg, client, repo, img, imgSum.Digest)
 		endScan()
 		if ctx.Err() != nil {
 			return cancelled("before the tags were written", fmt.Sprintf("The image %s is in the repository by digest only: no tag was written. Re-run to finish.", imgSum.Digest))
@@ -269,7 +274,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		if err != nil {
 			late = append(late, failure{"SARIF report", err.Error()})
 		}
-		if err := logScan(ctx, wf, cfg, awsCfg, scanOut, imgSum, repo, getenv); err != nil {
+		if err := logScan(ctx, clk, wf, cfg, awsCfg, scanOut, imgSum, repo, getenv); err != nil {
 			title, msg := explainLogs(err)
 			if ctx.Err() != nil {
 				title, msg = "Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while logging the scan result; the image and its tags are in place."

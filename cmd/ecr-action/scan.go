@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/reconcile"
@@ -75,7 +75,7 @@ func scanTargets(art *image.Artifact, digest string) ([]ecrscan.Target, error) {
 // runScan waits for the scan of the pushed image, when the inputs and the
 // registry say to, and applies the gate. An error is one no wait can fix
 // (a denied call, a missing image).
-func runScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, api ecrscan.API, repo reconcile.Repository, img *imageRun, digest string) (*scanOutcome, error) {
+func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *config.Config, api ecrscan.API, repo reconcile.Repository, img *imageRun, digest string) (*scanOutcome, error) {
 	sc := cfg.Scan
 	if sc.Wait == config.WaitFalse {
 		wf.Infof("wait_for_scan is false: the scan gate is skipped")
@@ -117,11 +117,12 @@ func runScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, api e
 		StartMissing: img.plan.Retag || !img.plan.Writes(),
 		Timeout:      sc.Timeout,
 		Logf:         wf.Infof,
+		Clock:        clk,
 	})
 	if err != nil {
 		return nil, err
 	}
-	v := scan.Evaluate(res, scan.Rules{Threshold: sc.Threshold, Ignore: sc.Ignore, IgnoreUnfixed: sc.IgnoreUnfixed, Now: time.Now()})
+	v := scan.Evaluate(res, scan.Rules{Threshold: sc.Threshold, Ignore: sc.Ignore, IgnoreUnfixed: sc.IgnoreUnfixed, Now: clk.Now()})
 	wf.Infof("scan %s: %d finding(s), %d ignored; gate %s: %s", v.Status, len(v.Counted), len(v.Ignored), v.Gate, v.Reason)
 	return &scanOutcome{verdict: v, result: res, mode: reg.Mode}, nil
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
@@ -17,7 +17,7 @@ import (
 )
 
 // logScan writes the run's scan result to scan_log_group, when it is set.
-func logScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, awsCfg aws.Config, o *scanOutcome, img *report.ImageSummary, repo reconcile.Repository, getenv func(string) string) error {
+func logScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *config.Config, awsCfg aws.Config, o *scanOutcome, img *report.ImageSummary, repo reconcile.Repository, getenv func(string) string) error {
 	if cfg.Scan.LogGroup == "" || img == nil {
 		return nil
 	}
@@ -41,7 +41,7 @@ func logScan(ctx context.Context, wf *report.Workflow, cfg *config.Config, awsCf
 		Commit:     getenv("GITHUB_SHA"),
 		Ref:        getenv("GITHUB_REF"),
 		RunURL:     runURL(getenv),
-		Time:       time.Now(),
+		Time:       clk.Now(),
 	}
 	for _, t := range img.Tags {
 		if t.Action != report.TagWithheld {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/org/ecr-action/internal/clock"
 )
 
 // TokenAPI is the ECR operation registry credentials come from.
@@ -137,15 +139,18 @@ func WithRefreshMargin(d time.Duration) KeychainOption {
 	}
 }
 
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) KeychainOption {
-	return func(k *Keychain) { k.now = now }
+// WithClock sets the clock that dates logins and decides when a token is
+// near its expiresAt; the default is clock.System. The tokens' expiresAt
+// must come from the same clock's world: a fake clock goes with a fake
+// token service.
+func WithClock(c clock.Clock) KeychainOption {
+	return func(k *Keychain) { k.now = c.Now }
 }
 
 // NewKeychain returns a Keychain that knows primary already. regionAPI makes
 // an ECR client for another region; fallback may be nil (anonymous).
 func NewKeychain(primary *RegistryLogin, regionAPI func(region string) TokenAPI, mask func(string), fallback authn.Keychain, opts ...KeychainOption) *Keychain {
-	k := &Keychain{regionAPI: regionAPI, mask: mask, fallback: fallback, now: time.Now, margin: -1, sessions: map[string]*session{}}
+	k := &Keychain{regionAPI: regionAPI, mask: mask, fallback: fallback, now: clock.System.Now, margin: -1, sessions: map[string]*session{}}
 	if primary != nil {
 		k.sessions[primary.Host] = &session{host: primary.Host, login: primary}
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/org/ecr-action/internal/testing/fakeclock"
 )
 
 type fakeTokens struct {
@@ -140,22 +142,9 @@ func (f *renewingTokens) count() int {
 	return f.calls
 }
 
-// fakeClock is a settable time.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // primaryKeychain logs in through api as the action does and returns a
 // Keychain that can renew the login, and the masked values.
-func primaryKeychain(t *testing.T, api TokenAPI, host string, clock *fakeClock, opts ...KeychainOption) (*Keychain, *[]string) {
+func primaryKeychain(t *testing.T, api TokenAPI, host string, clock *fakeclock.Clock, opts ...KeychainOption) (*Keychain, *[]string) {
 	t.Helper()
 	var mu sync.Mutex
 	masked := &[]string{}
@@ -165,7 +154,7 @@ func primaryKeychain(t *testing.T, api TokenAPI, host string, clock *fakeClock, 
 		t.Fatal(err)
 	}
 	l.Host = host
-	opts = append([]KeychainOption{WithPrimaryAPI(api), WithClock(clock.Now)}, opts...)
+	opts = append([]KeychainOption{WithPrimaryAPI(api), WithClock(clock)}, opts...)
 	return NewKeychain(l, nil, mask, nil, opts...), masked
 }
 
@@ -187,17 +176,17 @@ func password(t *testing.T, k *Keychain, host string) string {
 }
 
 func TestKeychainRenewsNearExpiry(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	api := &renewingTokens{clock: clock.Now, ttl: time.Hour}
 	k, masked := primaryKeychain(t, api, "127.0.0.1:5000", clock)
 	if got := password(t, k, "127.0.0.1:5000"); got != "pw-1" {
 		t.Fatalf("password %q, want the login's pw-1", got)
 	}
-	clock.Add(54 * time.Minute) // 6 minutes left: more than the 5-minute margin
+	clock.Advance(54 * time.Minute) // 6 minutes left: more than the 5-minute margin
 	if got := password(t, k, "127.0.0.1:5000"); got != "pw-1" || api.count() != 1 {
 		t.Errorf("6 minutes before expiry: password %q after %d calls, want pw-1 and no renewal", got, api.count())
 	}
-	clock.Add(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	if got := password(t, k, "127.0.0.1:5000"); got != "pw-2" || api.count() != 2 {
 		t.Errorf("4 minutes before expiry: password %q after %d calls, want the renewed pw-2", got, api.count())
 	}
@@ -211,21 +200,21 @@ func TestKeychainRenewsNearExpiry(t *testing.T) {
 	// A short-lived token: the margin is a quarter of its lifetime.
 	short := &renewingTokens{clock: clock.Now, ttl: 8 * time.Second}
 	k, _ = primaryKeychain(t, short, "127.0.0.1:5000", clock)
-	clock.Add(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	if password(t, k, "127.0.0.1:5000"); short.count() != 1 {
 		t.Errorf("3 of 8 seconds left: %d calls, want no renewal yet", short.count())
 	}
-	clock.Add(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	if password(t, k, "127.0.0.1:5000"); short.count() != 2 {
 		t.Errorf("1 of 8 seconds left: %d calls, want a renewal", short.count())
 	}
 }
 
 func TestKeychainRenewalIsSingleFlight(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	api := &renewingTokens{clock: clock.Now, ttl: time.Hour, delay: 20 * time.Millisecond}
 	k, _ := primaryKeychain(t, api, "127.0.0.1:5000", clock)
-	clock.Add(59 * time.Minute)
+	clock.Advance(59 * time.Minute)
 	var wg sync.WaitGroup
 	got := make([]string, 32)
 	for i := range got {
@@ -243,15 +232,15 @@ func TestKeychainRenewalIsSingleFlight(t *testing.T) {
 }
 
 func TestKeychainKeepsAValidTokenWhenRenewalFails(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	api := &renewingTokens{clock: clock.Now, ttl: time.Hour}
 	k, _ := primaryKeychain(t, api, "127.0.0.1:5000", clock)
-	clock.Add(58 * time.Minute)
+	clock.Advance(58 * time.Minute)
 	api.fail = errors.New("ThrottlingException: Rate exceeded")
 	if got := password(t, k, "127.0.0.1:5000"); got != "pw-1" {
 		t.Errorf("renewal failing 2 minutes before expiry: password %q, want the still valid pw-1", got)
 	}
-	clock.Add(3 * time.Minute)
+	clock.Advance(3 * time.Minute)
 	reg, _ := name.NewRegistry("127.0.0.1:5000")
 	a, _ := k.Resolve(reg)
 	if _, err := authn.Authorization(context.Background(), a); err == nil || !strings.Contains(err.Error(), "GetAuthorizationToken") {
@@ -293,7 +282,7 @@ func (r *expiringRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func TestTransportRenewsAnExpiredToken(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	api := &renewingTokens{clock: clock.Now, ttl: time.Hour}
 	reg := &expiringRegistry{api: api, wantBody: strings.Repeat("layer", 1000)}
 	ts := httptest.NewServer(reg)
@@ -331,7 +320,7 @@ func TestTransportRenewsAnExpiredToken(t *testing.T) {
 		{http.MethodPatch, false, http.StatusForbidden},
 	} {
 		stale := password(t, k, host)
-		clock.Add(time.Hour) // the token in hand expires
+		clock.Advance(time.Hour) // the token in hand expires
 		if got := send(tc.method, stale, tc.replayable); got != tc.want || api.count() != i+2 {
 			t.Errorf("%s (replayable %v) with an expired token = %d after %d token calls, want %d after %d",
 				tc.method, tc.replayable, got, api.count(), tc.want, i+2)
@@ -352,7 +341,7 @@ func TestTransportRenewsAnExpiredToken(t *testing.T) {
 }
 
 func TestTransportRenewsOnceForParallelRefusals(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	api := &renewingTokens{clock: clock.Now, ttl: time.Hour, delay: 20 * time.Millisecond}
 	reg := &expiringRegistry{api: api}
 	ts := httptest.NewServer(reg)
@@ -360,7 +349,7 @@ func TestTransportRenewsOnceForParallelRefusals(t *testing.T) {
 	host := strings.TrimPrefix(ts.URL, "http://")
 	k, _ := primaryKeychain(t, api, host, clock, WithRefreshMargin(0))
 	stale := password(t, k, host)
-	clock.Add(time.Hour)
+	clock.Advance(time.Hour)
 	client := &http.Client{Transport: k.Transport(nil)}
 	var wg sync.WaitGroup
 	codes := make([]int, 16)

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/org/ecr-action/internal/clock"
 )
 
 // Defaults of Policy: waits start at 250 ms and double up to 4 s, each
@@ -32,9 +34,8 @@ type Policy struct {
 	Budget time.Duration // total time spent waiting between attempts
 	First  time.Duration // the first wait's upper bound
 	Max    time.Duration // no wait is longer
-	// Sleep waits d or until ctx ends; nil = a real timer. Tests replace
-	// it to record the waits instead of sleeping.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock waits between attempts; nil = clock.System.
+	Clock clock.Clock
 	// Rand returns a number in [0, 1) for the jitter; nil = math/rand.
 	Rand func() float64
 }
@@ -49,24 +50,13 @@ func (p Policy) withDefaults() Policy {
 	if p.Max <= 0 {
 		p.Max = DefaultMax
 	}
-	if p.Sleep == nil {
-		p.Sleep = sleep
+	if p.Clock == nil {
+		p.Clock = clock.System
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Float64
 	}
 	return p
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Stats is what Do had to wait through.
@@ -93,7 +83,7 @@ func (p Policy) Do(ctx context.Context, fn func() error, notYet func(error) bool
 			return st, &NotVisibleError{Attempts: st.Attempts, Waited: st.Waited, Err: err}
 		}
 		d := min(time.Duration(float64(step)*(0.5+0.5*p.Rand())), left)
-		if serr := p.Sleep(ctx, d); serr != nil {
+		if serr := p.Clock.Sleep(ctx, d); serr != nil {
 			return st, err // cancelled: the last answer says what was going on
 		}
 		st.Waited += d

@@ -6,24 +6,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/org/ecr-action/internal/testing/fakeclock"
 )
 
 var errNotFound = errors.New("RepositoryNotFoundException")
 
 func isNotFound(err error) bool { return errors.Is(err, errNotFound) }
 
-// recorder is a Sleep that records the waits instead of sleeping.
-type recorder struct{ waits []time.Duration }
+// recorder is a fake clock that records the waits instead of sleeping.
+type recorder struct {
+	*fakeclock.Clock
+	waits []time.Duration
+}
 
-func (r *recorder) sleep(_ context.Context, d time.Duration) error {
+func newRecorder() *recorder {
+	return &recorder{Clock: fakeclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))}
+}
+
+func (r *recorder) Sleep(ctx context.Context, d time.Duration) error {
 	r.waits = append(r.waits, d)
-	return nil
+	return r.Clock.Sleep(ctx, d)
 }
 
 func TestDoRetriesUntilVisible(t *testing.T) {
-	rec := &recorder{}
+	rec := newRecorder()
 	calls := 0
-	st, err := Policy{Sleep: rec.sleep, Rand: func() float64 { return 0.999 }}.Do(context.Background(), func() error {
+	st, err := Policy{Clock: rec, Rand: func() float64 { return 0.999 }}.Do(context.Background(), func() error {
 		calls++
 		if calls < 4 {
 			return errNotFound
@@ -39,10 +48,10 @@ func TestDoRetriesUntilVisible(t *testing.T) {
 }
 
 func TestDoFailsOtherErrorsAtOnce(t *testing.T) {
-	rec := &recorder{}
+	rec := newRecorder()
 	denied := errors.New("AccessDeniedException")
 	calls := 0
-	_, err := Policy{Sleep: rec.sleep}.Do(context.Background(), func() error { calls++; return denied }, isNotFound)
+	_, err := Policy{Clock: rec}.Do(context.Background(), func() error { calls++; return denied }, isNotFound)
 	if !errors.Is(err, denied) || calls != 1 || len(rec.waits) != 0 {
 		t.Errorf("got %v after %d calls and waits %v, want the error at once", err, calls, rec.waits)
 	}
@@ -50,8 +59,8 @@ func TestDoFailsOtherErrorsAtOnce(t *testing.T) {
 
 func TestDoIsBoundedAndJittered(t *testing.T) {
 	for _, r := range []float64{0, 0.5, 0.999} {
-		rec := &recorder{}
-		st, err := Policy{Sleep: rec.sleep, Rand: func() float64 { return r }}.Do(context.Background(), func() error { return errNotFound }, isNotFound)
+		rec := newRecorder()
+		st, err := Policy{Clock: rec, Rand: func() float64 { return r }}.Do(context.Background(), func() error { return errNotFound }, isNotFound)
 		var nv *NotVisibleError
 		if !errors.As(err, &nv) || !errors.Is(err, errNotFound) {
 			t.Fatalf("rand %v: got %v, want a NotVisibleError wrapping the last answer", r, err)

@@ -14,8 +14,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // TokenPath is the path of the OIDC token service; the runner's request URL
@@ -207,13 +209,20 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>%s</Message></Error><RequestId>stslocal-1</RequestId></ErrorResponse>`, escape(s.deny))
 		return
 	}
+	// STS credentials last DurationSeconds (default 3600) from the
+	// service's own clock, never a fixed date that will one day pass.
+	lifetime := time.Hour
+	if d, err := strconv.Atoi(r.PostForm.Get("DurationSeconds")); err == nil && d > 0 {
+		lifetime = time.Duration(d) * time.Second
+	}
+	expiration := time.Now().UTC().Add(lifetime).Format(time.RFC3339)
 	fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>
     <Credentials>
       <AccessKeyId>%s</AccessKeyId>
       <SecretAccessKey>%s</SecretAccessKey>
       <SessionToken>%s</SessionToken>
-      <Expiration>2099-01-01T00:00:00Z</Expiration>
+      <Expiration>%s</Expiration>
     </Credentials>
     <AssumedRoleUser>
       <Arn>arn:aws:sts::123456789012:assumed-role/deploy/%s</Arn>
@@ -223,7 +232,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
     <Audience>sts.amazonaws.com</Audience>
   </AssumeRoleWithWebIdentityResult>
   <ResponseMetadata><RequestId>stslocal-1</RequestId></ResponseMetadata>
-</AssumeRoleWithWebIdentityResponse>`, s.secrets.AccessKeyID, s.secrets.SecretAccessKey, escape(s.secrets.SessionToken), escape(session), escape(session))
+</AssumeRoleWithWebIdentityResponse>`, s.secrets.AccessKeyID, s.secrets.SecretAccessKey, escape(s.secrets.SessionToken), expiration, escape(session), escape(session))
 }
 
 func escape(s string) string {

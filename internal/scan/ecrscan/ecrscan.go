@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/scan"
 )
@@ -107,9 +108,10 @@ type Options struct {
 	MinDelay, MaxDelay time.Duration
 
 	Logf func(format string, args ...any) // nil = silent
-	// Sleep waits d or until ctx ends; tests replace it. nil = a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-	Now   func() time.Time // nil = time.Now
+	// Clock is the one source of time for the wait: its Now, its pauses
+	// between reads and the scan_timeout limit on each read. nil = the
+	// wall clock.
+	Clock clock.Clock
 }
 
 // target is the waiting state of one manifest.
@@ -145,17 +147,18 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
-	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.System
 	}
 	if len(o.Targets) == 0 {
 		return nil, errors.New("no image manifest to wait for")
 	}
-	start := o.Now()
-	deadline := start.Add(o.Timeout)
+	clk := o.Clock
+	start := clk.Now()
+	// left is what remains of scan_timeout, by the same clock that read
+	// start: the limit is always handed to the clock as a duration, never
+	// as an instant that a real timer would compare with the wall clock.
+	left := func() time.Duration { return o.Timeout - clk.Now().Sub(start) }
 	ts := make([]*target, len(o.Targets))
 	for i, t := range o.Targets {
 		ts[i] = &target{Target: t, status: scan.StatusNotFound}
@@ -168,7 +171,7 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 				}
 			}
 		}
-		r := &scan.Result{Mode: o.Registry.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: o.Now().Sub(start)}
+		r := &scan.Result{Mode: o.Registry.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: clk.Now().Sub(start)}
 		for _, t := range ts {
 			r.Platforms = append(r.Platforms, scan.PlatformResult{Platform: t.Platform, Digest: t.Digest, Status: t.status, Description: t.desc, Findings: t.findings})
 		}
@@ -187,7 +190,7 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 	}
 
 	for attempt := 0; ; attempt++ {
-		callCtx, cancel := context.WithDeadline(ctx, deadline)
+		callCtx, cancel := clk.WithTimeout(ctx, left())
 		allDone, timedOut := true, false
 		for _, t := range ts {
 			if t.done {
@@ -220,11 +223,11 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 		if confirming(ts) {
 			delay = o.MinDelay
 		}
-		left := deadline.Sub(o.Now())
-		if left <= 0 {
+		remaining := left()
+		if remaining <= 0 {
 			return res(true), nil
 		}
-		if err := o.Sleep(ctx, min(delay, left)); err != nil {
+		if err := clk.Sleep(ctx, min(delay, remaining)); err != nil {
 			return res(false), err
 		}
 	}
@@ -521,17 +524,6 @@ func backoff(n int, lo, hi time.Duration) time.Duration {
 		d = min(lo<<n, hi)
 	}
 	return d - time.Duration(rand.Float64()*float64(d)/2)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func name(t Target) string {

@@ -199,7 +199,7 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 	if kms := doc.extra["EcrActionKmsKey"]; !slices.Equal(kms, []string{"kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"}) {
 		t.Errorf("KMS key statement = %v", kms)
 	} else {
-		t.Logf("not exercised: %v (EcrActionKmsKey): ECR calls KMS itself when a repository is created with a customer managed key; the action makes no KMS call and ecrlocal checks no key", kms)
+		t.Logf("not exercised: %v (EcrActionKmsKey): ECR calls KMS itself when a repository is created with a customer managed key; the action makes no KMS call, and ecrlocal checks that the key exists but models no key policy or grant", kms)
 	}
 	if !slices.Equal(doc.trust, []string{"sts:AssumeRoleWithWebIdentity"}) {
 		t.Errorf("trust policy actions = %v, want [sts:AssumeRoleWithWebIdentity]", doc.trust)

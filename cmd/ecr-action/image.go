@@ -61,6 +61,18 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	if err != nil {
 		return nil, &stepError{"Registry login", fmt.Errorf("getting a registry token (ecr:GetAuthorizationToken): %w", err)}
 	}
+	// ECR reports its IPv4 registry host; the SDK's dual-stack and FIPS
+	// settings, which already steer the API calls, steer the pushes too.
+	endpoints, err := awsauth.EndpointsFromEnv(getenv)
+	if err != nil {
+		return nil, &stepError{"Registry", err}
+	}
+	if host, changed := awsauth.RegistryFor(login.Host, endpoints); changed {
+		wf.Infof("pushing to %s rather than %s, as AWS_USE_DUALSTACK_ENDPOINT / AWS_USE_FIPS_ENDPOINT ask", host, login.Host)
+		login.Host = host
+	} else if h, ok := awsauth.ParseRegistryHost(login.Host); ok && endpoints.DualStack && !h.DualStack {
+		wf.Warning("No dual-stack registry", fmt.Sprintf("AWS_USE_DUALSTACK_ENDPOINT is true, but ECR has no dual-stack registry host in %s (%s): pushing over IPv4 to %s.", h.Region, h.Suffix, login.Host))
+	}
 	regionAPI := func(region string) awsauth.TokenAPI {
 		return ecr.NewFromConfig(awsCfg, func(o *ecr.Options) {
 			o.Region = region

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
@@ -133,9 +134,12 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		Start:      start,
 		// An image this run did not push may predate scan on push.
 		StartMissing: img.plan.Retag || !img.plan.Writes(),
-		Timeout:      sc.Timeout,
-		Logf:         wf.Infof,
-		Clock:        clk,
+		FirstRead:    firstRead(start, img.plan),
+		// Tags come after the gate, so the push is by digest alone.
+		StartAfter: ecrscan.NoScanStartAfter,
+		Timeout:    sc.Timeout,
+		Logf:       wf.Infof,
+		Clock:      clk,
 	})
 	if err != nil {
 		return nil, err
@@ -144,6 +148,16 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 	v.Warnings = append(warnings, v.Warnings...)
 	wf.Infof("scan %s: %d finding(s), %d ignored; gate %s: %s", v.Status, len(v.Counted), len(v.Ignored), v.Gate, v.Reason)
 	return &scanOutcome{verdict: v, result: res, mode: reg.Mode}, nil
+}
+
+// firstRead is when the wait's first read is due: at once for an image that
+// may have been scanned already (a retag, or every tag in place), a second
+// in after a push or a scan this run started, which cannot be complete yet.
+func firstRead(started bool, plan *image.Plan) time.Duration {
+	if started || (plan.Writes() && !plan.Retag) {
+		return ecrscan.FreshPushFirstRead
+	}
+	return 0
 }
 
 // scanOutputs are the scan_* and *_count outputs of a verdict.

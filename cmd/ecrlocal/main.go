@@ -134,6 +134,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	createDelay := fs.Duration("create-delay", 0, "how long a new repository stays invisible after CreateRepository, e.g. 2s")
 	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
 	iamPolicy := fs.String("iam-policy", "", "authorize every call against the IAM policy in `FILE` (JSON; default: allow everything)")
+	var kmsAliases []string
+	fs.Func("kms-key", "create a customer managed KMS key with this `ALIAS` (alias/NAME) that CreateRepository accepts by alias, alias ARN, key ID or key ARN (repeatable; unknown keys answer KmsException)", func(v string) error {
+		kmsAliases = append(kmsAliases, v)
+		return nil
+	})
 	var faults []ecrlocal.FaultSpec
 	fs.Func("fault", "inject a fault: `OPERATION=KIND:COUNT` (repeatable; see above)", func(v string) error {
 		f, err := ecrlocal.ParseFaultSpec(v)
@@ -184,6 +189,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	var kmsLines []string
+	for _, alias := range kmsAliases {
+		arn, err := srv.CreateKMSKey(alias)
+		if err != nil {
+			return fmt.Errorf("-kms-key: %w", err)
+		}
+		kmsLines = append(kmsLines, fmt.Sprintf("ecrlocal KMS key %s %s\n", alias, arn))
+	}
 	for _, f := range faults {
 		if err := srv.Apply(f); err != nil {
 			return err
@@ -201,6 +214,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 	fmt.Fprintf(stdout, "ecrlocal listening on http://%s\n", ln.Addr())
+	for _, l := range kmsLines {
+		fmt.Fprint(stdout, l)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -73,8 +72,6 @@ func Login(ctx context.Context, api TokenAPI, mask func(string)) (*RegistryLogin
 	return l, nil
 }
 
-// ecrHost matches ECR registry hosts and captures the region.
-var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)
 
 // Renewal defaults: a token is renewed when less than a quarter of its
 // lifetime is left, and at most maxRefreshMargin before it expires (ECR's
@@ -193,12 +190,12 @@ func (k *Keychain) ResolveContext(ctx context.Context, r authn.Resource) (authn.
 	if s, ok := k.sessions[host]; ok {
 		return &ecrAuthenticator{k: k, s: s}, nil
 	}
-	if m := ecrHost.FindStringSubmatch(host); m != nil && k.regionAPI != nil {
-		api := k.regionAPI(m[1])
+	if h, ok := ParseRegistryHost(host); ok && k.regionAPI != nil {
+		api := k.regionAPI(h.Region)
 		issued := k.now()
 		l, err := Login(ctx, api, k.mask)
 		if err != nil {
-			return nil, fmt.Errorf("getting an ECR token for %s (region %s): %w", host, m[1], err)
+			return nil, fmt.Errorf("getting an ECR token for %s (region %s): %w", host, h.Region, err)
 		}
 		s := &session{host: host, api: api, login: l, issued: issued}
 		k.sessions[host] = s

@@ -28,6 +28,9 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// Fields are further members of the exception's shape, such as
+	// KmsException's kmsError.
+	Fields map[string]string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -41,7 +44,12 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+	body := map[string]string{}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	body["__type"], body["message"] = e.Code, e.Message
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // Fault is arranged with Calls.Inject for the next Count calls of one

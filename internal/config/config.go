@@ -266,7 +266,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	case policy.EncryptionKMS, policy.EncryptionKMSDSSE:
 		if c.KMSKeyARN != "" {
-			if err := policy.ValidateKMSKeyARN(c.KMSKeyARN); err != nil {
+			if err := policy.ValidateKMSKey(c.KMSKeyARN); err != nil {
 				bad("kms_key_arn", c.KMSKeyARN, "%v", err)
 			}
 		}

@@ -108,6 +108,8 @@ func TestLoadValid(t *testing.T) {
 			}
 		}},
 		{"KMS with key", with(seed(), "encryption_type", "KMS", "kms_key_arn", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"), nil},
+		{"KMS with an alias", with(seed(), "encryption_type", "KMS", "kms_key_arn", "alias/team/app"), nil},
+		{"KMS with a key ID", with(seed(), "encryption_type", "KMS_DSSE", "kms_key_arn", "1234abcd-12ab-34cd-56ef-1234567890ab"), nil},
 		{"user tags", with(seed(), "tags", "Team=platform\nCostCenter = 42 "), func(t *testing.T, c *Config) {
 			if diff := cmp.Diff([]Tag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}, {"Team", "platform"}, {"CostCenter", "42"}}, c.Tags); diff != "" {
 				t.Errorf("tags (-want +got):\n%s", diff)
@@ -343,7 +345,7 @@ func revalidate(t *testing.T, c *Config, ws, temp string) {
 			t.Fatalf("accepted a KMS key with AES256")
 		}
 	case policy.EncryptionKMS, policy.EncryptionKMSDSSE:
-		if c.KMSKeyARN != "" && policy.ValidateKMSKeyARN(c.KMSKeyARN) != nil {
+		if c.KMSKeyARN != "" && policy.ValidateKMSKey(c.KMSKeyARN) != nil {
 			t.Fatalf("accepted KMS key %q", c.KMSKeyARN)
 		}
 	default:

@@ -23,7 +23,7 @@ func Definitions() []InputDef {
 		{Name: "image_tag_mutability_exclusion_filters", Description: "Wildcard tag patterns exempt from the mutability setting (with the *_WITH_EXCLUSION modes)."},
 		{Name: "enable_image_scanning", Default: "true", Description: "Scan images on push."},
 		{Name: "encryption_type", Default: "AES256", Description: "AES256, KMS or KMS_DSSE; fixed when the repository is created."},
-		{Name: "kms_key_arn", Description: "KMS key ARN for KMS or KMS_DSSE; empty uses the AWS-managed aws/ecr key."},
+		{Name: "kms_key_arn", Description: "KMS key for KMS or KMS_DSSE: key ARN, key ID, alias/NAME or alias ARN; empty uses the AWS-managed aws/ecr key."},
 		{Name: "enable_lifecycle_policy", Default: "true", Description: "Manage a lifecycle policy; false removes the policy this action generated."},
 		{Name: "max_image_count", Default: "30", Description: "Keep the last N images (generated policy)."},
 		{Name: "untagged_image_days", Default: "7", Description: "Expire untagged images older than N days (generated policy)."},

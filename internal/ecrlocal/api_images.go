@@ -77,7 +77,7 @@ type imageDetail struct {
 
 // detail describes an image; the caller holds s.mu.
 func (s *Server) detail(r *repository, img *image) imageDetail {
-	status, summary := s.scanStatusOf(r, img.digest)
+	status, summary := s.describeImagesScan(r, img.digest)
 	return imageDetail{
 		RegistryID:             s.account,
 		RepositoryName:         r.name,

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/org/ecr-action/internal/policy"
 )
 
 func (s *Server) getLifecyclePolicy(body []byte, _ string) (any, *apiError) {
@@ -27,7 +25,7 @@ func (s *Server) lifecycleNotFound(name string) *apiError {
 	return &apiError{code: "LifecyclePolicyNotFoundException", msg: fmt.Sprintf("Lifecycle policy does not exist for the repository with name '%s' in the registry with id '%s'", name, s.account)}
 }
 
-// putLifecyclePolicy validates the text with ECR's rules (policy package) and
+// putLifecyclePolicy validates the text with ECR's rules (rules_lifecycle.go) and
 // stores it compacted: ECR hands back reformatted text, so clients must
 // compare lifecycle policies as JSON, not as text.
 func (s *Server) putLifecyclePolicy(body []byte, _ string) (any, *apiError) {
@@ -38,8 +36,8 @@ func (s *Server) putLifecyclePolicy(body []byte, _ string) (any, *apiError) {
 	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
-	if err := policy.ValidateLifecyclePolicy(in.LifecyclePolicyText); err != nil {
-		return nil, &apiError{code: "InvalidParameterException", msg: "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: " + err.Error() + "'"}
+	if problems := checkLifecyclePolicy(in.LifecyclePolicyText); len(problems) > 0 {
+		return nil, &apiError{code: "InvalidParameterException", msg: "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: " + strings.Join(problems, "; ") + "'"}
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, []byte(in.LifecyclePolicyText)); err != nil {
@@ -83,8 +81,7 @@ func (s *Server) getRepositoryPolicy(body []byte, _ string) (any, *apiError) {
 	})
 }
 
-// setRepositoryPolicy validates the policy (policy package: JSON, size,
-// Statement) and stores it pretty-printed the way ECR hands policies back
+// setRepositoryPolicy validates the policy (rules_repopolicy.go) and stores it pretty-printed the way ECR hands policies back
 // (`"Version" : "2012-10-17"`, arrays on one line), so a client comparing
 // text instead of JSON sees a difference here as it would on AWS.
 func (s *Server) setRepositoryPolicy(body []byte, _ string) (any, *apiError) {
@@ -96,8 +93,8 @@ func (s *Server) setRepositoryPolicy(body []byte, _ string) (any, *apiError) {
 	if aerr := s.decodeRef(body, &in, &in.repoRef); aerr != nil {
 		return nil, aerr
 	}
-	if err := policy.ValidateRepositoryPolicy(in.PolicyText); err != nil {
-		return nil, &apiError{code: "InvalidParameterException", msg: "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided: " + err.Error() + "'"}
+	if problems := checkRepositoryPolicy(in.PolicyText); len(problems) > 0 {
+		return nil, &apiError{code: "InvalidParameterException", msg: "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided: " + strings.Join(problems, "; ") + "'"}
 	}
 	text, err := prettyPolicy(in.PolicyText)
 	if err != nil {
@@ -178,8 +175,8 @@ func (s *Server) tagResource(body []byte, _ string) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if n := countAfterMerge(r, in.Tags); n > policy.MaxResourceTags {
-		return nil, &apiError{code: "TooManyTagsException", msg: fmt.Sprintf("The repository would have %d tags; the limit is %d tags per resource", n, policy.MaxResourceTags)}
+	if n := countAfterMerge(r, in.Tags); n > maxTagsPerResource {
+		return nil, &apiError{code: "TooManyTagsException", msg: fmt.Sprintf("The repository would have %d tags; the limit is %d tags per resource", n, maxTagsPerResource)}
 	}
 	mergeTags(r, in.Tags)
 	return map[string]any{}, nil

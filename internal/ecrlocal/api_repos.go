@@ -1,13 +1,10 @@
 package ecrlocal
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/org/ecr-action/internal/policy"
 )
 
 type encryptionConfig struct {
@@ -67,7 +64,7 @@ func filtersJSON(filters []string) []mutabilityFilter {
 // *_WITH_EXCLUSION modes need WILDCARD filters, the plain modes take none).
 func checkMutability(mode string, filters []mutabilityFilter) ([]string, *apiError) {
 	if mode == "" {
-		mode = policy.Mutable
+		mode = mutMutable
 	}
 	var patterns []string
 	for _, f := range filters {
@@ -76,7 +73,7 @@ func checkMutability(mode string, filters []mutabilityFilter) ([]string, *apiErr
 		}
 		patterns = append(patterns, f.Filter)
 	}
-	if err := policy.ValidateMutability(mode, patterns); err != nil {
+	if err := checkMutabilityRules(mode, patterns); err != nil {
 		return nil, invalidParameter("imageTagMutability", err.Error())
 	}
 	return patterns, nil
@@ -86,7 +83,7 @@ func checkMutability(mode string, filters []mutabilityFilter) ([]string, *apiErr
 func checkTags(tags []tagJSON) *apiError {
 	seen := map[string]bool{}
 	for _, t := range tags {
-		if err := policy.ValidateResourceTag(t.Key, t.Value); err != nil {
+		if err := checkResourceTag(t.Key, t.Value); err != nil {
 			return &apiError{code: "InvalidTagParameterException", msg: "Invalid tag: " + err.Error()}
 		}
 		if seen[t.Key] {
@@ -125,15 +122,6 @@ func countAfterMerge(r *repository, tags []tagJSON) int {
 	return n
 }
 
-// managedKMSKey is the ARN reported for the AWS-managed aws/ecr key when KMS
-// encryption is asked for without a key: made up, but stable per account and
-// region as the real one is.
-func (s *Server) managedKMSKey() string {
-	sum := sha256.Sum256([]byte("aws/ecr:" + s.account + ":" + s.region))
-	h := fmt.Sprintf("%x", sum[:16])
-	return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s-%s-%s-%s-%s", s.region, s.account, h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
-}
-
 func (s *Server) createRepository(body []byte, host string) (any, *apiError) {
 	var in struct {
 		RegistryID                         *string            `json:"registryId"`
@@ -150,40 +138,43 @@ func (s *Server) createRepository(body []byte, host string) (any, *apiError) {
 	if aerr := s.checkRegistry(in.RegistryID); aerr != nil {
 		return nil, aerr
 	}
-	if err := policy.ValidateRepositoryName(in.RepositoryName); err != nil {
+	if err := checkRepositoryName(in.RepositoryName); err != nil {
 		return nil, invalidParameter("repositoryName", fmt.Sprintf("repository name %q %v", in.RepositoryName, err))
 	}
 	mode := in.ImageTagMutability
 	if mode == "" {
-		mode = policy.Mutable
+		mode = mutMutable
 	}
 	filters, aerr := checkMutability(mode, in.ImageTagMutabilityExclusionFilters)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if len(in.Tags) > policy.MaxResourceTags {
-		return nil, &apiError{code: "TooManyTagsException", msg: fmt.Sprintf("The number of tags (%d) exceeds the limit of %d tags per resource", len(in.Tags), policy.MaxResourceTags)}
+	if len(in.Tags) > maxTagsPerResource {
+		return nil, &apiError{code: "TooManyTagsException", msg: fmt.Sprintf("The number of tags (%d) exceeds the limit of %d tags per resource", len(in.Tags), maxTagsPerResource)}
 	}
 	if aerr := checkTags(in.Tags); aerr != nil {
 		return nil, aerr
 	}
-	enc := encryptionConfig{EncryptionType: policy.EncryptionAES256}
+	enc := encryptionConfig{EncryptionType: encAES256}
 	if in.EncryptionConfiguration != nil {
 		enc = *in.EncryptionConfiguration
 		switch enc.EncryptionType {
-		case policy.EncryptionAES256:
+		case encAES256:
 			if enc.KmsKey != "" {
 				return nil, invalidParameter("encryptionConfiguration.kmsKey", "a KMS key can be given only with encryptionType KMS or KMS_DSSE")
 			}
-		case policy.EncryptionKMS, policy.EncryptionKMSDSSE:
+		case encKMS, encKMSDSSE:
 			if len(enc.KmsKey) > 2048 {
 				return nil, invalidParameter("encryptionConfiguration.kmsKey", "length must be at most 2048")
 			}
-			if enc.KmsKey == "" {
-				enc.KmsKey = s.managedKMSKey()
+			// DescribeRepositories reports the key ARN, whatever named it.
+			arn, aerr := s.resolveKMSKey(enc.KmsKey)
+			if aerr != nil {
+				return nil, aerr
 			}
+			enc.KmsKey = arn
 		default:
-			return nil, invalidParameter("encryptionConfiguration.encryptionType", fmt.Sprintf("%q is not one of %s", enc.EncryptionType, strings.Join(policy.EncryptionTypes(), ", ")))
+			return nil, invalidParameter("encryptionConfiguration.encryptionType", fmt.Sprintf("%q is not one of %s", enc.EncryptionType, strings.Join([]string{encAES256, encKMS, encKMSDSSE}, ", ")))
 		}
 	}
 

@@ -53,6 +53,10 @@ func view(r *types.Repository) repoView {
 func TestCreateRepository(t *testing.T) {
 	e := newEnv(t, Options{})
 	arn := func(name string) string { return "arn:aws:ecr:us-east-1:123456789012:repository/" + name }
+	key, err := e.srv.CreateKMSKey("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		in   ecr.CreateRepositoryInput
@@ -76,9 +80,9 @@ func TestCreateRepository(t *testing.T) {
 			name: "KMS with a key keeps the key",
 			in: ecr.CreateRepositoryInput{
 				RepositoryName:          aws.String("kms-key"),
-				EncryptionConfiguration: &types.EncryptionConfiguration{EncryptionType: types.EncryptionTypeKms, KmsKey: aws.String("arn:aws:kms:us-east-1:123456789012:key/abcd")},
+				EncryptionConfiguration: &types.EncryptionConfiguration{EncryptionType: types.EncryptionTypeKms, KmsKey: aws.String(key)},
 			},
-			want: repoView{Arn: arn("kms-key"), RegistryID: "123456789012", Name: "kms-key", URI: e.host + "/kms-key", Mutability: "MUTABLE", Encryption: "KMS", KMSKey: "arn:aws:kms:us-east-1:123456789012:key/abcd"},
+			want: repoView{Arn: arn("kms-key"), RegistryID: "123456789012", Name: "kms-key", URI: e.host + "/kms-key", Mutability: "MUTABLE", Encryption: "KMS", KMSKey: key},
 		},
 		{
 			name: "exclusion filters are reported back",
@@ -141,7 +145,7 @@ func TestCreateRepositoryRejects(t *testing.T) {
 		{"upper-case name", ecr.CreateRepositoryInput{RepositoryName: aws.String("App")}, wantAPIError[*types.InvalidParameterException]},
 		{"one character", ecr.CreateRepositoryInput{RepositoryName: aws.String("a")}, wantAPIError[*types.InvalidParameterException]},
 		{"257 characters", ecr.CreateRepositoryInput{RepositoryName: aws.String(strings.Repeat("a", 257))}, wantAPIError[*types.InvalidParameterException]},
-		{"double separator", ecr.CreateRepositoryInput{RepositoryName: aws.String("a--b")}, wantAPIError[*types.InvalidParameterException]},
+		{"two separators in a row", ecr.CreateRepositoryInput{RepositoryName: aws.String("a._b")}, wantAPIError[*types.InvalidParameterException]},
 		{"exists", ecr.CreateRepositoryInput{RepositoryName: aws.String("taken")}, wantAPIError[*types.RepositoryAlreadyExistsException]},
 		{"unknown mutability", ecr.CreateRepositoryInput{RepositoryName: aws.String("m1"), ImageTagMutability: "SOMETIMES"}, wantAPIError[*types.InvalidParameterException]},
 		{"MUTABLE with filters", ecr.CreateRepositoryInput{RepositoryName: aws.String("m2"), ImageTagMutability: types.ImageTagMutabilityMutable, ImageTagMutabilityExclusionFilters: wildcard("v*")}, wantAPIError[*types.InvalidParameterException]},

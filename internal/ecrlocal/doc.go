@@ -22,8 +22,9 @@
 // It follows ECR's documented behaviour (see ../../shared/design/ecr-rules.md
 // and the ECR API Reference, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/):
 // the same exception names and HTTP status codes, so the real SDK decodes
-// them into its typed errors; validation shared with the action's client side
-// comes from package policy.
+// them into its typed errors. Its validation rules are its own (rules*.go),
+// written from the AWS documents and the API model, never the action's
+// package policy: depcheck_test.go fences that.
 //
 // Known differences from the real service, on purpose:
 //   - SigV4 signatures are not verified: any credentials are accepted.

@@ -13,7 +13,8 @@ import (
 type apiError struct {
 	code    string
 	msg     string
-	missing []string // for LayersNotFound / ReferencedImagesNotFound: the digests
+	missing []string          // for LayersNotFound / ReferencedImagesNotFound: the digests
+	fields  map[string]string // further members of the exception, e.g. kmsError
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
@@ -25,7 +26,7 @@ func invalidParameter(member, problem string) *apiError {
 
 // wire is the exception as awsjson writes it.
 func (e *apiError) wire() *awsjson.Error {
-	return &awsjson.Error{Code: e.code, Message: e.msg}
+	return &awsjson.Error{Code: e.code, Message: e.msg, Fields: e.fields}
 }
 
 // regError is a registry API error in the distribution spec's format.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/org/ecr-action/internal/policy"
 )
 
 // Image scan statuses, as the ECR API spells them.
@@ -76,7 +74,7 @@ type scanRule struct {
 // matches reports whether a rule's filters cover a repository.
 func (r scanRule) matches(repo string) bool {
 	for _, f := range r.filters {
-		if policy.WildcardMatch(f, repo) {
+		if wildcardMatch(f, repo) {
 			return true
 		}
 	}

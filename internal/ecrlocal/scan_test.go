@@ -301,12 +301,9 @@ func TestScanOnPushFindsDpkgAndApkPackages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DescribeImages: %v", err)
 			}
-			det := d.ImageDetails[0]
-			if det.ImageScanStatus == nil || det.ImageScanStatus.Status != types.ScanStatusComplete {
-				t.Fatalf("DescribeImages imageScanStatus = %+v, want COMPLETE", det.ImageScanStatus)
-			}
-			if s := det.ImageScanFindingsSummary; s == nil || !cmp.Equal(s.FindingSeverityCounts, tc.counts) || s.ImageScanCompletedAt == nil || s.VulnerabilitySourceUpdatedAt == nil {
-				t.Errorf("DescribeImages imageScanFindingsSummary = %+v, want counts %v and both times", s, tc.counts)
+			// AWS-native basic scanning leaves both out of DescribeImages.
+			if det := d.ImageDetails[0]; det.ImageScanStatus != nil || det.ImageScanFindingsSummary != nil {
+				t.Errorf("DescribeImages of a basic scan: imageScanStatus %+v, imageScanFindingsSummary %+v, want neither", det.ImageScanStatus, det.ImageScanFindingsSummary)
 			}
 		})
 	}
@@ -704,7 +701,7 @@ func TestScanHooksAndDelay(t *testing.T) {
 		t.Errorf("slow after 300ms: %v %+v, want IN_PROGRESS without findings", err, got)
 	}
 	d, err := e.Client.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("slow")})
-	if err != nil || d.ImageDetails[0].ImageScanStatus == nil || d.ImageDetails[0].ImageScanStatus.Status != types.ScanStatusInProgress || d.ImageDetails[0].ImageScanFindingsSummary != nil {
+	if err != nil || d.ImageDetails[0].ImageScanStatus != nil || d.ImageDetails[0].ImageScanFindingsSummary != nil {
 		t.Errorf("DescribeImages of the slow scan: %v %+v", err, d.ImageDetails)
 	}
 

@@ -89,6 +89,7 @@ type Server struct {
 	scanRules     []scanRule          // guarded by mu
 	hooks         map[string]ScanHook // repository ("" = all) -> hook; guarded by mu
 	scanGen       uint64              // last scanRecord.gen issued; guarded by mu
+	kms           kmsKeyring          // customer managed KMS keys (kms.go)
 }
 
 // New returns a Server and starts its scan worker. Close stops the worker

@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"time"
-
-	"github.com/org/ecr-action/internal/policy"
 )
 
 // repository is the state of one repository. Guarded by Server.mu.
@@ -74,9 +72,9 @@ func (r *repository) tagsOf(digest string) []string {
 
 // tagImmutable reports whether an existing tag may not be moved under the
 // repository's mutability and exclusion filters (the rule the action checks
-// before pushing: policy.TagImmutable).
+// before pushing).
 func (r *repository) tagImmutable(t string) bool {
-	return policy.TagImmutable(r.mutability, r.filters, t)
+	return tagImmutable(r.mutability, r.filters, t)
 }
 
 // Manifest media types ECR accepts.

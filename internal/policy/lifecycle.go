@@ -58,6 +58,11 @@ const ProtectCountNumber = 9999
 // people or other tools (and remove only its own).
 const GeneratedRulePrefix = "ecr-action: "
 
+// MinArchiveDays is how long an archived image stays before a lifecycle rule
+// may expire it ("Archived images have a minimum storage duration of 90
+// days", ECR User Guide, archiving an image).
+const MinArchiveDays = 90
+
 // IsGeneratedLifecyclePolicy reports whether every rule of doc carries the
 // action's description prefix.
 func IsGeneratedLifecyclePolicy(doc string) bool {
@@ -157,7 +162,11 @@ func ValidateLifecyclePolicy(doc string) error {
 	}
 	var problems []string
 	seen := map[int]int{}
-	anyPrio, maxPrio, anyCount := 0, 0, 0
+	// The any rule is evaluated last among the rules that select the same
+	// storage class: the guide's own "Combining archive and expire rules"
+	// example has an any rule for standard images (priority 1) and one for
+	// archived images (priority 2).
+	anyPrio, maxPrio, anyCount := map[string]int{}, map[string]int{}, map[string]int{}
 	for i, r := range raw.Rules {
 		where := fmt.Sprintf("rules[%d]", i)
 		var rule LifecycleRule
@@ -178,14 +187,18 @@ func ValidateLifecyclePolicy(doc string) error {
 		} else {
 			seen[rule.RulePriority] = i
 		}
-		if rule.RulePriority > maxPrio {
-			maxPrio = rule.RulePriority
-		}
 		s := rule.Selection
+		class := s.StorageClass
+		if class == "" {
+			class = "standard"
+		}
+		if rule.RulePriority > maxPrio[class] {
+			maxPrio[class] = rule.RulePriority
+		}
 		switch s.TagStatus {
 		case "any":
-			anyCount++
-			anyPrio = rule.RulePriority
+			anyCount[class]++
+			anyPrio[class] = rule.RulePriority
 			if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
 				problems = append(problems, fmt.Sprintf("%s: tagStatus any takes no tagPatternList or tagPrefixList", where))
 			}
@@ -220,6 +233,14 @@ func ValidateLifecyclePolicy(doc string) error {
 		default:
 			problems = append(problems, fmt.Sprintf("%s: storageClass must be standard or archive, got %q", where, s.StorageClass))
 		}
+		// "Storage class": sinceImageTransitioned needs archive; the other
+		// count types select standard images only.
+		switch {
+		case s.CountType == "sinceImageTransitioned" && s.StorageClass != "archive":
+			problems = append(problems, fmt.Sprintf("%s: countType sinceImageTransitioned needs storageClass \"archive\"", where))
+		case s.CountType != "sinceImageTransitioned" && s.StorageClass == "archive":
+			problems = append(problems, fmt.Sprintf("%s: storageClass archive is only for countType sinceImageTransitioned; countType %s selects standard images", where, s.CountType))
+		}
 		switch s.CountType {
 		case "imageCountMoreThan":
 			if s.CountUnit != "" {
@@ -230,7 +251,7 @@ func ValidateLifecyclePolicy(doc string) error {
 				problems = append(problems, fmt.Sprintf("%s: countType %s needs countUnit \"days\"", where, s.CountType))
 			}
 		default:
-			problems = append(problems, fmt.Sprintf("%s: countType must be imageCountMoreThan or sinceImagePushed, got %q", where, s.CountType))
+			problems = append(problems, fmt.Sprintf("%s: countType must be imageCountMoreThan, sinceImagePushed, sinceImagePulled or sinceImageTransitioned, got %q", where, s.CountType))
 		}
 		if s.CountNumber < 1 {
 			problems = append(problems, fmt.Sprintf("%s: countNumber must be an integer of at least 1, got %d", where, s.CountNumber))
@@ -240,19 +261,33 @@ func ValidateLifecyclePolicy(doc string) error {
 			if rule.Action.TargetStorageClass != "" {
 				problems = append(problems, fmt.Sprintf("%s: action expire takes no targetStorageClass", where))
 			}
+			// Examples page: "The sinceImagePulled count type must be used
+			// with the transition action"; "Images must be in archive
+			// storage for a minimum of 90 days before deletion."
+			if s.CountType == "sinceImagePulled" {
+				problems = append(problems, fmt.Sprintf("%s: countType sinceImagePulled must be used with the transition action, not expire", where))
+			}
+			if s.CountType == "sinceImageTransitioned" && s.CountNumber >= 1 && s.CountNumber < MinArchiveDays {
+				problems = append(problems, fmt.Sprintf("%s: countNumber %d: archived images are kept at least %d days before a rule may expire them", where, s.CountNumber, MinArchiveDays))
+			}
 		case "transition":
 			if rule.Action.TargetStorageClass != "archive" {
 				problems = append(problems, fmt.Sprintf("%s: action transition needs targetStorageClass \"archive\"", where))
+			}
+			if s.CountType == "sinceImageTransitioned" {
+				problems = append(problems, fmt.Sprintf("%s: countType sinceImageTransitioned must be used with the expire action", where))
 			}
 		default:
 			problems = append(problems, fmt.Sprintf("%s: action type must be expire (or transition), got %q", where, rule.Action.Type))
 		}
 	}
-	if anyCount > 1 {
-		problems = append(problems, "only one rule may have tagStatus any")
-	}
-	if anyCount == 1 && anyPrio != maxPrio {
-		problems = append(problems, fmt.Sprintf("the tagStatus any rule has rulePriority %d but must have the highest (%d is higher): ECR evaluates it last and rejects any other order", anyPrio, maxPrio))
+	for _, class := range []string{"standard", "archive"} {
+		if anyCount[class] > 1 {
+			problems = append(problems, fmt.Sprintf("only one rule selecting %s images may have tagStatus any", class))
+		}
+		if anyCount[class] == 1 && anyPrio[class] != maxPrio[class] {
+			problems = append(problems, fmt.Sprintf("the tagStatus any rule has rulePriority %d but must have the highest (%d is higher): ECR evaluates it last and rejects any other order", anyPrio[class], maxPrio[class]))
+		}
 	}
 	if len(problems) > 0 {
 		return &ValidationError{Problems: problems}

@@ -22,7 +22,9 @@ const (
 )
 
 var (
-	repositoryNamePattern   = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	// The API model's RepositoryName pattern: components are joined by '.',
+	// '_', '__' or a run of '-'.
+	repositoryNamePattern   = regexp.MustCompile(`^(?:[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*/)*[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
 	mutabilityFilterPattern = regexp.MustCompile(`^[0-9a-zA-Z._*-]{1,128}$`)
 	accountIDPattern        = regexp.MustCompile(`^[0-9]{12}$`)
 	// KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<id> or alias/<name>.
@@ -71,7 +73,7 @@ func ValidateRepositoryName(name string) error {
 		if strings.ToLower(name) != name {
 			return fmt.Errorf("must be lower case (ECR accepts only a-z, 0-9, '.', '_', '-' and '/'): try %q", strings.ToLower(name))
 		}
-		return fmt.Errorf("must match %s: lower-case letters and digits, separated by single '.', '_', '-' or '/'", repositoryNamePattern.String())
+		return fmt.Errorf("must match %s: lower-case letters and digits, separated by '.', '_', '__', '-' (or a run of them) or '/'", repositoryNamePattern.String())
 	}
 	return nil
 }
@@ -87,7 +89,7 @@ func ValidateRepositoryNamePart(part string) error {
 	if lower := strings.ToLower(part); lower != part && repositoryNamePattern.MatchString(lower) {
 		return fmt.Errorf("must be lower case (ECR accepts only a-z, 0-9, '.', '_', '-' and '/'): try %q", lower)
 	}
-	return fmt.Errorf("must be lower-case letters and digits, separated by single '.', '_', '-' or '/' (ECR's repository name grammar)")
+	return fmt.Errorf("must be lower-case letters and digits, separated by '.', '_', '__', '-' (or a run of them) or '/' (ECR's repository name grammar)")
 }
 
 // ValidateMutabilityFilter checks one WILDCARD exclusion filter.
@@ -227,4 +229,24 @@ func ValidateKMSKeyARN(arn string) error {
 		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id> or alias/<name>)", arn)
 	}
 	return nil
+}
+
+var (
+	// KMS key IDs: a UUID, or mrk-<32 hex> for a multi-Region key; aliases:
+	// alias/ and letters, digits, '/', '_', '-' (KMS CreateAlias).
+	kmsKeyIDPattern = regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	kmsAliasPattern = regexp.MustCompile(`^alias/[A-Za-z0-9/_-]{1,250}$`)
+)
+
+// ValidateKMSKey checks a KMS key named any way CreateRepository accepts
+// ("the alias, key ID, or full ARN of the KMS key"): a key ARN, an alias
+// ARN, alias/NAME or a key ID.
+func ValidateKMSKey(key string) error {
+	if len(key) > 2048 {
+		return fmt.Errorf("is longer than ECR's 2048 characters")
+	}
+	if kmsKeyARNPattern.MatchString(key) || kmsKeyIDPattern.MatchString(key) || kmsAliasPattern.MatchString(key) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a KMS key: give a key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), a key ID, alias/<name> or an alias ARN", key)
 }

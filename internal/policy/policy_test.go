@@ -3,6 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,7 +26,12 @@ func TestValidateRepositoryName(t *testing.T) {
 		{"too short", "a", false},
 		{"too long", strings.Repeat("a", 257), false},
 		{"leading separator", "-app", false},
-		{"double separator", "app--web", false},
+		// The API model's RepositoryName pattern joins components with
+		// '.', '_', '__' or a run of '-'.
+		{"run of hyphens", "app--web", true},
+		{"double underscore", "app__web", true},
+		{"triple underscore", "app___web", false},
+		{"two separators", "app._web", false},
 		{"trailing slash", "team/", false},
 		{"space", "my app", false},
 	}
@@ -591,6 +598,53 @@ func TestWildcardMatch(t *testing.T) {
 	} {
 		if got := WildcardMatch(tc.pattern, tc.name); got != tc.want {
 			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
+		}
+	}
+}
+
+// docExamples reads the ECR User Guide's own example policies, kept with
+// ecrlocal's tests (internal/ecrlocal/testdata/docs): the action's rules must
+// accept every valid one and refuse every one the guide says ECR refuses,
+// as ecrlocal's independent rules do.
+func docExamples(t *testing.T, kind, verdict string) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "ecrlocal", "testdata", "docs", kind, verdict, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no %s %s examples: %v", verdict, kind, err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = string(b)
+	}
+	return out
+}
+
+func TestLifecycleRulesAgreeWithTheGuidesExamples(t *testing.T) {
+	for name, doc := range docExamples(t, "lifecycle", "valid") {
+		if err := ValidateLifecyclePolicy(doc); err != nil {
+			t.Errorf("%s, an example of the ECR User Guide, is refused: %v", name, err)
+		}
+	}
+	for name, doc := range docExamples(t, "lifecycle", "invalid") {
+		if err := ValidateLifecyclePolicy(doc); err == nil {
+			t.Errorf("%s is accepted; the ECR User Guide says ECR refuses it", name)
+		}
+	}
+}
+
+func TestRepositoryPolicyRulesAgreeWithTheGuidesExamples(t *testing.T) {
+	for name, doc := range docExamples(t, "repopolicy", "valid") {
+		if err := ValidateRepositoryPolicy(doc); err != nil {
+			t.Errorf("%s, an example of the ECR User Guide, is refused: %v", name, err)
+		}
+	}
+	for name, doc := range docExamples(t, "repopolicy", "invalid") {
+		if err := ValidateRepositoryPolicy(doc); err == nil || !strings.Contains(err.Error(), "no Principal") {
+			t.Errorf("%s = %v, want refused for naming no Principal", name, err)
 		}
 	}
 }

@@ -52,6 +52,17 @@ func ValidateRepositoryPolicy(doc string) error {
 	default:
 		return &ValidationError{Problems: []string{"policy has no Statement"}}
 	}
+	// A repository policy is a resource-based policy: every statement names
+	// who it applies to (IAM User Guide, "Principal": "You must use the
+	// Principal element in resource-based policies").
+	for i, s := range statementsOf(m) {
+		st := s.(map[string]any)
+		_, p := st["Principal"]
+		_, np := st["NotPrincipal"]
+		if !p && !np {
+			return &ValidationError{Problems: []string{fmt.Sprintf("Statement[%d] has no Principal; a repository policy names the principals it grants to (an IAM identity policy is not a repository policy)", i)}}
+		}
+	}
 	return nil
 }
 

@@ -44,6 +44,9 @@ const (
 	Drift     = "drift"
 	Removed   = "removed"
 	Kept      = "kept"
+	// NotCompared: the action cannot tell whether the setting matches
+	// (a KMS alias against the key ARN ECR reports); a note says why.
+	NotCompared = "not compared"
 )
 
 // Change is one row of the result: a setting, its desired and found values,
@@ -284,7 +287,22 @@ func (r *reconciler) checkEncryption(repo *types.Repository) {
 	if foundKey != "" {
 		found += " " + foundKey
 	}
-	same := foundType == c.EncryptionType && (c.KMSKeyARN == "" || c.KMSKeyARN == foundKey)
+	same := foundType == c.EncryptionType
+	if same && c.KMSKeyARN != "" {
+		switch compareKMSKeys(c.KMSKeyARN, foundKey) {
+		case keyDifferent:
+			same = false
+		case keyUnknown:
+			r.add("Encryption", desired, found, NotCompared)
+			what := fmt.Sprintf("ECR reports the key ARN %s, the input kms_key_arn names the alias %s", foundKey, c.KMSKeyARN)
+			if !parseKMSRef(c.KMSKeyARN).alias {
+				what = fmt.Sprintf("ECR reports the alias %s, the input kms_key_arn names the key %s", foundKey, c.KMSKeyARN)
+			}
+			r.res.Notes = append(r.res.Notes, "encryption key not compared: "+what+
+				", and only KMS can say which key an alias points to (the action makes no KMS call); no drift is reported. Set kms_key_arn to the key ARN to have it compared")
+			return
+		}
+	}
 	if same {
 		r.add("Encryption", desired, found, Unchanged)
 		return

@@ -13,6 +13,8 @@ const (
 	ActionDrift     = "drift"
 	ActionRemoved   = "removed"
 	ActionKept      = "kept"
+	// ActionNotCompared: the action cannot tell whether the setting matches.
+	ActionNotCompared = "not compared"
 )
 
 // Row is one setting of the repository table.

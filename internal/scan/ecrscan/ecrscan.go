@@ -2,8 +2,12 @@
 // turns ECR's findings, basic or enhanced, into a scan.Result.
 //
 // It polls DescribeImageScanFindings for each image manifest (each platform
-// of an image index) with capped, jittered exponential backoff until every
-// one reaches a final status or the timeout passes. Only what can succeed
+// of an image index) on a fixed schedule until every one reaches a final
+// status or the timeout passes: a first read (at once, or FirstRead after a
+// fresh push), then a read every Interval (5 s) counted from the start of
+// the wait, so the wait returns at most one interval after the scan
+// completes and makes no more reads than a fixed 5 s poll. Only throttled
+// reads back off further. Only what can succeed
 // on a later try is retried: throttling, server errors and a scan that does
 // not exist yet. Permission and validation errors end the wait at once,
 // unlike the SDK's ImageScanCompleteWaiter, which retries every error.
@@ -58,12 +62,26 @@ type Options struct {
 	// retag, or every tag already in place), which a scan on push never
 	// reaches if it was pushed before scanning was turned on.
 	StartMissing bool
-	Timeout      time.Duration // default 10m
+	// StartAfter, when positive, starts a basic scan of a target that
+	// still has none (ScanNotFoundException) this long into the wait:
+	// scan on push fires for tagged pushes, but ECR does not document that
+	// it fires for a manifest pushed by digest alone, which is how the
+	// action pushes before the gate. See NoScanStartAfter.
+	StartAfter time.Duration
+	Timeout    time.Duration // default 10m
 
-	// Polling: the first read is immediate, then the delay doubles from
-	// MinDelay to MaxDelay (defaults 1s and 15s), each jittered down by up
-	// to half.
-	MinDelay, MaxDelay time.Duration
+	// FirstRead is when the first read happens, counted from the start of
+	// the wait: 0 reads at once (an image that may be scanned already);
+	// FreshPushFirstRead after a push or a scan this run started. Later
+	// reads fall every Interval (default 5 s) from the start of the wait,
+	// whatever the first read's time.
+	FirstRead, Interval time.Duration
+	// ConfirmDelay is the pause before the second read that confirms an
+	// enhanced result (default 1 s).
+	ConfirmDelay time.Duration
+	// MaxDelay caps the pause after throttled reads, which doubles from
+	// Interval and is jittered down by up to half (default 15 s).
+	MaxDelay time.Duration
 
 	Logf func(format string, args ...any) // nil = silent
 	// Clock is the one source of time for the wait: its Now, its pauses
@@ -96,11 +114,14 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Minute
 	}
-	if o.MinDelay <= 0 {
-		o.MinDelay = time.Second
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
 	}
-	if o.MaxDelay < o.MinDelay {
-		o.MaxDelay = max(15*time.Second, o.MinDelay)
+	if o.ConfirmDelay <= 0 {
+		o.ConfirmDelay = time.Second
+	}
+	if o.MaxDelay < o.Interval {
+		o.MaxDelay = max(15*time.Second, o.Interval)
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -117,6 +138,7 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 	// start: the limit is always handed to the clock as a duration, never
 	// as an instant that a real timer would compare with the wall clock.
 	left := func() time.Duration { return o.Timeout - clk.Now().Sub(start) }
+	elapsed := func() time.Duration { return clk.Now().Sub(start) }
 	ts := make([]*target, len(o.Targets))
 	for i, t := range o.Targets {
 		ts[i] = &target{Target: t, status: scan.StatusNotFound}
@@ -147,14 +169,26 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 		}
 	}
 
-	for attempt := 0; ; attempt++ {
+	next := max(o.FirstRead, 0) // when the next read is due, from start
+	throttled := 0              // reads in a row that were throttled
+	for {
+		if wait := next - elapsed(); wait > 0 {
+			remaining := left()
+			if remaining <= 0 {
+				return res(true), nil
+			}
+			if err := clk.Sleep(ctx, min(wait, remaining)); err != nil {
+				return res(false), err
+			}
+			continue
+		}
 		callCtx, cancel := clk.WithTimeout(ctx, left())
 		allDone, timedOut := true, false
 		for _, t := range ts {
 			if t.done {
 				continue
 			}
-			err := poll(callCtx, api, o, t)
+			err := poll(callCtx, api, o, t, elapsed())
 			if ctx.Err() == nil && callCtx.Err() != nil {
 				timedOut = true // a call outlived scan_timeout
 				break
@@ -177,18 +211,45 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 		if allDone {
 			return res(false), nil
 		}
-		delay := backoff(attempt, o.MinDelay, o.MaxDelay)
-		if confirming(ts) {
-			delay = o.MinDelay
+		now := elapsed()
+		switch {
+		case retrying(ts):
+			throttled++
+			next = now + backoff(throttled, o.Interval, o.MaxDelay)
+		case confirming(ts):
+			throttled = 0
+			next = now + o.ConfirmDelay
+		default:
+			throttled = 0
+			next = (now/o.Interval + 1) * o.Interval
 		}
-		remaining := left()
-		if remaining <= 0 {
+		if left() <= 0 {
 			return res(true), nil
 		}
-		if err := clk.Sleep(ctx, min(delay, remaining)); err != nil {
-			return res(false), err
+	}
+}
+
+// FreshPushFirstRead is when the first read happens after a push (or a scan
+// the run started): no scan is complete at once, and a first read a second
+// in still catches a fast scan without costing a read over a fixed 5 s poll.
+const FreshPushFirstRead = time.Second
+
+// NoScanStartAfter is how long after a push the action waits for scan on
+// push to show a scan before it starts one itself (basic scanning).
+const NoScanStartAfter = 10 * time.Second
+
+// DefaultInterval is the time between reads.
+const DefaultInterval = 5 * time.Second
+
+// retrying reports whether an unfinished target's last read failed in a way
+// a later read may not (throttling, a server fault).
+func retrying(ts []*target) bool {
+	for _, t := range ts {
+		if !t.done && t.retrying != "" {
+			return true
 		}
 	}
+	return false
 }
 
 // confirming reports whether a target waits only for a second enhanced read.
@@ -259,7 +320,7 @@ func pollRetries(o *ecr.Options) {
 }
 
 // poll reads t's scan once, all pages, and updates its state.
-func poll(ctx context.Context, api API, o Options, t *target) error {
+func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Duration) error {
 	var findings []scan.Finding
 	var status, desc string
 	in := &ecr.DescribeImageScanFindingsInput{
@@ -279,7 +340,11 @@ func poll(ctx context.Context, api API, o Options, t *target) error {
 			var notFound *types.ScanNotFoundException
 			if errors.As(err, &notFound) {
 				setStatus(o, t, scan.StatusNotFound, "")
-				if o.StartMissing && !t.started && o.Registry.Mode == scan.Basic {
+				late := o.StartAfter > 0 && elapsed >= o.StartAfter
+				if late && !t.started && o.Registry.Mode == scan.Basic {
+					o.Logf("%s: no scan %s after the push; starting one (StartImageScan), as ECR does not document that a manifest pushed by digest alone is scanned on push", name(t.Target), o.StartAfter)
+				}
+				if (o.StartMissing || late) && !t.started && o.Registry.Mode == scan.Basic {
 					t.started = true // once, whatever the answer
 					return startScan(ctx, api, o, t)
 				}
@@ -474,8 +539,8 @@ func shortError(err error) string {
 	return err.Error()
 }
 
-// backoff is the delay after attempt n: MinDelay doubled n times, capped at
-// MaxDelay, then reduced by a random fraction of up to half.
+// backoff is the delay after n throttled reads in a row: lo doubled n times,
+// capped at hi, then reduced by a random fraction of up to half.
 func backoff(n int, lo, hi time.Duration) time.Duration {
 	d := hi
 	if n < 30 {

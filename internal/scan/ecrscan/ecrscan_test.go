@@ -482,3 +482,68 @@ func TestWaitThrottledReadsAreNotRetriedTwice(t *testing.T) {
 	}
 	t.Logf("%d DescribeImageScanFindings calls in %d polls over a 1 minute timeout", calls, polls)
 }
+
+// TestWaitSchedule: after a fresh push the first read is FirstRead in, then
+// reads fall every 5 s from the start of the wait, not from the last read,
+// so the wait returns at most one interval after the scan completes.
+func TestWaitSchedule(t *testing.T) {
+	onEveryDate(t, func(t *testing.T, start time.Time) {
+		c := fakeclock.New(start)
+		api := &timedScan{clock: c, done: start.Add(12 * time.Second)}
+		var readAt []time.Duration
+		api.fakeAPI.during = func(context.Context) error {
+			readAt = append(readAt, c.Now().Sub(start))
+			return nil
+		}
+		res, err := Wait(context.Background(), api, Options{
+			Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
+			Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
+			FirstRead: FreshPushFirstRead, Clock: c,
+		})
+		if err != nil || res.Status() != scan.StatusComplete {
+			t.Fatalf("%v, %+v", err, res)
+		}
+		want := []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second}
+		if diff := cmp.Diff(want, readAt); diff != "" {
+			t.Errorf("read times (-want +got):\n%s", diff)
+		}
+		if res.Waited != 15*time.Second {
+			t.Errorf("waited %s, want 15s", res.Waited)
+		}
+	})
+}
+
+// TestWaitStartsAScanThatNeverCame: a push by digest alone that scan on push
+// did not pick up gets a basic scan started StartAfter into the wait, once;
+// enhanced scanning cannot start one and keeps waiting.
+func TestWaitStartsAScanThatNeverCame(t *testing.T) {
+	for _, mode := range []scan.Mode{scan.Basic, scan.Enhanced} {
+		t.Run(string(mode), func(t *testing.T) {
+			onEveryDate(t, func(t *testing.T, start time.Time) {
+				api := &fakeAPI{reads: map[string][]read{dA: {{err: notFound}, {err: notFound}, {err: notFound}, {status: "IN_PROGRESS"}, {status: "COMPLETE", findings: basic()}}}}
+				res, c, log, err := waitWith(t, start, api, mode, []Target{{Digest: dA}}, func(o *Options) {
+					o.FirstRead, o.StartAfter, o.Timeout = FreshPushFirstRead, NoScanStartAfter, time.Minute
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if mode == scan.Enhanced {
+					if len(api.starts) != 0 {
+						t.Errorf("%d StartImageScan calls with enhanced scanning", len(api.starts))
+					}
+					return
+				}
+				// Reads at 1 s and 5 s find no scan; the one at 10 s starts it.
+				if len(api.starts) != 1 || res.Status() != "COMPLETE" {
+					t.Fatalf("%d StartImageScan calls, status %s; want 1 and COMPLETE", len(api.starts), res.Status())
+				}
+				if !strings.Contains(strings.Join(log, "\n"), "no scan 10s after the push") {
+					t.Errorf("log does not say why a scan was started: %q", log)
+				}
+				if w := c.Now().Sub(start); w != 20*time.Second {
+					t.Errorf("waited %s, want 20s (start at 10 s, IN_PROGRESS at 15, COMPLETE at 20)", w)
+				}
+			})
+		})
+	}
+}

@@ -142,7 +142,7 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 		s := im.Source
 		switch s.Transport {
 		case config.TransportOCI:
-			art, err = image.OpenOCI(s.Path, s.Ref)
+			art, err = image.OpenOCIIn(ctx, s.Path, s.Ref, []string{cfg.Workspace, getenv("RUNNER_TEMP")})
 		case config.TransportDockerArchive:
 			art, err = image.OpenArchive(ctx, s.Path, archiveOpts)
 		case config.TransportDockerDaemon:

@@ -2,11 +2,23 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
+	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/image/imagetest"
 	"github.com/org/ecr-action/internal/runner"
 )
@@ -87,3 +99,139 @@ func TestHostileOCILayoutsEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// hostileEnv is the job environment for a misbehaving endpoint: short
+// timeouts (the defaults are a minute), so a case ends in seconds while
+// still going through every retry.
+func hostileEnv(ecrURL string) map[string]string {
+	return map[string]string{
+		"AWS_ACCESS_KEY_ID": ecrlocaltest.AccessKeyID, "AWS_SECRET_ACCESS_KEY": ecrlocaltest.SecretAccessKey,
+		"AWS_SESSION_TOKEN": "test-session-token", "AWS_REGION": ecrlocaltest.Region,
+		"AWS_ENDPOINT_URL_ECR": ecrURL,
+		httpbound.EnvConnect:   "2s", httpbound.EnvResponseHeader: "1s", httpbound.EnvStall: "1s",
+	}
+}
+
+// runHostile runs the action and returns its outcome and how long it took.
+func runHostile(t *testing.T, root string, inputs, env map[string]string) (*runner.Outcome, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	started := time.Now()
+	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: root, Inputs: inputs, Env: env})
+	if err != nil {
+		t.Fatalf("running the action: %v", err)
+	}
+	return out, time.Since(started)
+}
+
+// TestHostileECREndpoints points the ECR client at servers that misbehave:
+// the run ends in seconds with one error that names the endpoint.
+func TestHostileECREndpoints(t *testing.T) {
+	// Handlers that hold a request wait for the request's end or the
+	// test's: the server notices a client gone only while it reads.
+	done := make(chan struct{})
+	defer close(done)
+	hold := func(r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"slow-loris headers", func(w http.ResponseWriter, r *http.Request) {
+			hold(r) // the status line never comes
+		}, "timeout awaiting response headers"},
+		{"endless body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			io.WriteString(w, `{"repositories":[`)
+			chunk := []byte(strings.Repeat(`{"repositoryName":"x"},`, 4096))
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, "longer than the 33554432 bytes accepted"},
+		{"body that stalls", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.Header().Set("Content-Length", "100000")
+			io.WriteString(w, `{"repositories":[`)
+			w.(http.Flusher).Flush()
+			hold(r)
+		}, "stall timeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(c.handler)
+			// Not srv.Close: it waits for the held handlers, which end
+			// with the test.
+			defer srv.CloseClientConnections()
+			j := newJob(t)
+			out, took := runHostile(t, j.root, seedInputs(), hostileEnv(srv.URL))
+			checkRefused(t, out, took, 40*time.Second, strings.TrimPrefix(srv.URL, "http://"), c.want)
+		})
+	}
+}
+
+// TestHostileSourceRegistry pushes from a docker:// registry whose layer
+// never finishes: the stall timeout ends each attempt, the attempts are
+// retried like a reset, and the push fails in seconds naming the registry.
+func TestHostileSourceRegistry(t *testing.T) {
+	e := start(t)
+	img := testImage(t, 2)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck, err := layers[1].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuckSize, err := layers[1].Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var stalled atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+stuck.String()) {
+			stalled.Add(1)
+			w.Header().Set("Content-Length", strconv.FormatInt(stuckSize, 10))
+			w.Write([]byte{0x1f})
+			w.(http.Flusher).Flush()
+			select { // the blob never finishes
+			case <-r.Context().Done():
+			case <-done:
+			}
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	defer close(done)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref, err := name.ParseReference(host + "/src:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	j := newJob(t)
+	env := hostileEnv(e.url)
+	out, took := runHostile(t, j.root, seedInputs("source", "docker://"+host+"/src:v1"), env)
+	checkRefused(t, out, took, 45*time.Second, host, "stall timeout")
+	if n := stalled.Load(); n < 2 {
+		t.Errorf("the stalled blob was asked for %d times; a stall must be retried like a reset", n)
+	}
+	if e.registryManifestPuts() != 0 {
+		t.Errorf("a manifest was written though a layer never arrived")
+	}
+}
+
+func (e *env) registryManifestPuts() int { return e.srv.RegistryCalls()["manifest.put"] }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,32 @@ func TestSizeWalkEndsOnAnIndexListingItself(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the size walk did not end on an index that lists itself")
+	}
+}
+
+func TestRegistryBodyLimit(t *testing.T) {
+	get := func(u string) *http.Request {
+		r, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	blob := get("https://r.example/v2/app/blobs/sha256:" + strings.Repeat("a", 64))
+	s3 := get("https://bucket.s3.amazonaws.com/layer?X-Amz-Signature=x")
+	s3.Response = &http.Response{Request: blob}
+	for _, c := range []struct {
+		req  *http.Request
+		want int64
+	}{
+		{get("https://r.example/v2/app/manifests/latest"), image.MaxManifestBytes},
+		{blob, 0},
+		{s3, 0},
+		{get("https://r.example/v2/app/tags/list"), 16 << 20},
+		{get("https://r.example/v2/app/blobs/uploads/123"), 16 << 20},
+	} {
+		if got := image.RegistryBodyLimit(c.req); got != c.want {
+			t.Errorf("RegistryBodyLimit(%s) = %d, want %d", c.req.URL, got, c.want)
+		}
 	}
 }

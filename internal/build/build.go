@@ -80,7 +80,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lb := &layerBuilder{ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}}
+	lb := &layerBuilder{ctx: ctx, ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}}
 
 	type built struct {
 		platform v1.Platform

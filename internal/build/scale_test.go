@@ -1,0 +1,63 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/org/ecr-action/internal/image"
+)
+
+// scaleSpec is a scratch build of n one-line files.
+func scaleSpec(tb testing.TB, n int) Spec {
+	tb.Helper()
+	ws := tb.TempDir()
+	var files []File
+	for i := range n {
+		name := fmt.Sprintf("f%05d", i)
+		if err := os.WriteFile(filepath.Join(ws, name), []byte(name), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		files = append(files, File{Src: name, Dest: "/data/" + name})
+	}
+	return Spec{Workspace: ws, Files: files, TempDir: tb.TempDir()}
+}
+
+// BenchmarkBuildFiles builds and describes (as the push does) images of n
+// files: the time per file must not grow with n.
+func BenchmarkBuildFiles(b *testing.B) {
+	for _, n := range []int{250, 500, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			spec := scaleSpec(b, n)
+			for b.Loop() {
+				res, err := Build(context.Background(), spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := image.FromImage("build", res.Image); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/file")
+		})
+	}
+}
+
+// TestBuildCancelledPromptly: a cancel during a build of many files ends it
+// within the second.
+func TestBuildCancelledPromptly(t *testing.T) {
+	spec := scaleSpec(t, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, err := Build(ctx, spec)
+	if err == nil {
+		t.Skip("the build finished before the cancel")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the cancelled build took %v", took)
+	}
+}

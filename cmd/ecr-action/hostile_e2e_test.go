@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/image/imagetest"
@@ -41,6 +45,9 @@ func (e *env) registryWrites() int {
 	return n
 }
 
+// maxRSS is issue 12's memory target for every hostile case.
+const maxRSS = 256 << 20
+
 // checkRefused checks what every refused hostile case must show.
 func checkRefused(t *testing.T, out *runner.Outcome, took, limit time.Duration, want ...string) {
 	t.Helper()
@@ -49,6 +56,14 @@ func checkRefused(t *testing.T, out *runner.Outcome, took, limit time.Duration, 
 	}
 	if took > limit {
 		t.Errorf("the run took %v, more than %v", took.Round(time.Millisecond), limit)
+	}
+	t.Logf("exit %d in %v, max RSS at most %.1f MiB", out.ExitCode, took.Round(time.Millisecond), float64(out.MaxRSS)/(1<<20))
+	// out.MaxRSS is the larger of the action's peak and this process's
+	// peak before the start (runner.Outcome.MaxRSS): above this process's
+	// peak, it is the action's own.
+	var self syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err == nil && out.MaxRSS > self.Maxrss<<10 && out.MaxRSS > maxRSS {
+		t.Errorf("max RSS %d MiB, more than %d MiB", out.MaxRSS>>20, maxRSS>>20)
 	}
 	var errs []string
 	for _, line := range strings.Split(out.Log, "\n") {
@@ -235,3 +250,52 @@ func TestHostileSourceRegistry(t *testing.T) {
 }
 
 func (e *env) registryManifestPuts() int { return e.srv.RegistryCalls()["manifest.put"] }
+
+// TestSIGTERMDuringABuildOfManyFiles: a build of the most files lines
+// accepted ends within 2 s of the runner's SIGTERM, with one Cancelled error
+// and nothing written.
+func TestSIGTERMDuringABuildOfManyFiles(t *testing.T) {
+	e := start(t)
+	j := newJob(t)
+	var lines []string
+	chunk := make([]byte, 32<<10)
+	for i := range config.MaxFilesLines {
+		name := fmt.Sprintf("f%04d", i)
+		rand.Read(chunk)
+		if err := os.WriteFile(j.workspace(name), chunk, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, name+":/data/"+name)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelledAt := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // the build is under way
+		cancelledAt <- time.Now()
+		cancel()
+	}()
+	e.srv.ResetCalls()
+	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: seedInputs("base_image", "scratch", "files", strings.Join(lines, "\n")), Env: e.awsEnv(), Cancel: syscall.SIGTERM})
+	exited := time.Now()
+	if err != nil {
+		t.Fatalf("running the action: %v", err)
+	}
+	var at time.Time
+	select {
+	case at = <-cancelledAt:
+	default:
+		t.Skipf("the build ended (exit %d) before the cancel: the machine is faster than this test assumes", out.ExitCode)
+	}
+	stop := exited.Sub(at)
+	t.Logf("exit %d %.2fs after SIGTERM, max RSS %d MiB", out.ExitCode, stop.Seconds(), out.MaxRSS>>20)
+	if stop > 2*time.Second {
+		t.Errorf("took %v to stop after SIGTERM, more than 2 s", stop.Round(time.Millisecond))
+	}
+	if out.ExitCode != 1 || !strings.Contains(out.Log, "::error title=Cancelled::") {
+		t.Errorf("exit %d, want 1 with a Cancelled error:\n%.3000s", out.ExitCode, out.Log)
+	}
+	if w := e.srv.WriteCalls() + e.registryWrites(); w != 0 {
+		t.Errorf("a build cancelled before its push wrote %d times", w)
+	}
+}

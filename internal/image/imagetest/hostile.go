@@ -67,6 +67,40 @@ func HostileLayouts() []HostileLayout {
 			b[len(b)/2] ^= 0xff
 			return os.WriteFile(p, b, 0o644)
 		}, "hashes to"},
+		{"32 MiB layer with its last byte changed", func(dir, _ string) error {
+			// Read whole, in a stream: memory stays small.
+			img, err := random.Image(32<<20, 1)
+			if err != nil {
+				return err
+			}
+			p, err := layout.Write(dir, empty.Index)
+			if err != nil {
+				return err
+			}
+			if err := p.AppendImage(img); err != nil {
+				return err
+			}
+			lp, err := layer(dir, 0)
+			if err != nil {
+				return err
+			}
+			f, err := os.OpenFile(lp, os.O_RDWR, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			b := []byte{0}
+			if _, err := f.ReadAt(b, fi.Size()-1); err != nil {
+				return err
+			}
+			b[0] ^= 0xff
+			_, err = f.WriteAt(b, fi.Size()-1)
+			return err
+		}, "hashes to"},
 		{"layer one byte short", func(dir, _ string) error {
 			if err := writeImage(dir); err != nil {
 				return err

@@ -258,7 +258,7 @@ func TestSIGTERMDuringABuildOfManyFiles(t *testing.T) {
 	e := start(t)
 	j := newJob(t)
 	var lines []string
-	chunk := make([]byte, 32<<10)
+	chunk := make([]byte, 96<<10) // about 3 s of compression on a fast machine
 	for i := range config.MaxFilesLines {
 		name := fmt.Sprintf("f%04d", i)
 		rand.Read(chunk)

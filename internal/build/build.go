@@ -183,7 +183,11 @@ func buildOne(ctx context.Context, spec Spec, base v1.Image, p v1.Platform, scra
 		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	}
 	applyConfig(cf, spec)
-	return mutate.ConfigFile(img, cf)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, err
+	}
+	return freeze(img)
 }
 
 // applyConfig makes the Dockerfile-like changes to cf.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
 	"github.com/org/ecr-action/internal/image"
 )
 
@@ -26,8 +28,9 @@ func scaleSpec(tb testing.TB, n int) Spec {
 	return Spec{Workspace: ws, Files: files, TempDir: tb.TempDir()}
 }
 
-// BenchmarkBuildFiles builds and describes (as the push does) images of n
-// files: the time per file must not grow with n.
+// BenchmarkBuildFiles builds and describes images of n files and asks each
+// layer of the image as the push does: the time per file must not grow with
+// n (it did, through the config marshalled on every call: see frozenImage).
 func BenchmarkBuildFiles(b *testing.B) {
 	for _, n := range []int{250, 500, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
@@ -39,6 +42,22 @@ func BenchmarkBuildFiles(b *testing.B) {
 				}
 				if _, err := image.FromImage("build", res.Image); err != nil {
 					b.Fatal(err)
+				}
+				// What the push asks of the image, once per layer.
+				m, err := res.Image.Manifest()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, l := range m.Layers {
+					if _, err := res.Image.LayerByDigest(l.Digest); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := res.Image.Digest(); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := res.Image.RawConfigFile(); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/file")
@@ -59,5 +78,44 @@ func TestBuildCancelledPromptly(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("the cancelled build took %v", took)
+	}
+}
+
+// BenchmarkPushLookups is the per-layer lookups alone, on a built image.
+func BenchmarkPushLookups(b *testing.B) {
+	for _, n := range []int{250, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			res, err := Build(context.Background(), scaleSpec(b, n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := res.Image.Manifest()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				for _, l := range m.Layers {
+					if _, err := res.Image.LayerByDigest(l.Digest); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := res.Image.Digest(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/layer")
+		})
+	}
+}
+
+// TestFrozenImageIsTheBuiltImage: freezing changes no byte.
+func TestFrozenImageIsTheBuiltImage(t *testing.T) {
+	spec := scaleSpec(t, 3)
+	res, err := Build(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(res.Image); err != nil {
+		t.Errorf("the frozen image does not validate: %v", err)
 	}
 }

@@ -295,6 +295,9 @@ func basePlatforms(b Base) (*baseSet, error) {
 		}
 		return s, nil
 	case b.Image != nil:
+		if err := checkBaseConfig(b.Image); err != nil {
+			return nil, err
+		}
 		cf, err := b.Image.ConfigFile()
 		if err != nil {
 			return nil, fmt.Errorf("reading the base config: %w", err)
@@ -307,6 +310,23 @@ func basePlatforms(b Base) (*baseSet, error) {
 	default:
 		return &baseSet{scratch: true, indexType: types.OCIImageIndex}, nil
 	}
+}
+
+// MaxBaseConfigBytes bounds a base image's config, which is read and parsed
+// whole (as internal/image bounds a source's); real ones are a few KiB.
+const MaxBaseConfigBytes = 8 << 20
+
+// checkBaseConfig refuses a base image whose manifest names a config larger
+// than MaxBaseConfigBytes, before the config is fetched.
+func checkBaseConfig(img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("reading the base manifest: %w", err)
+	}
+	if m.Config.Size > MaxBaseConfigBytes {
+		return fmt.Errorf("the base image's config %s is %d bytes, more than the %d accepted", m.Config.Digest, m.Config.Size, MaxBaseConfigBytes)
+	}
+	return nil
 }
 
 // image returns the base image for p.
@@ -322,6 +342,9 @@ func (s *baseSet) image(p v1.Platform) (v1.Image, error) {
 		img, err := s.index.Image(s.digests[platformString(p)])
 		if err != nil {
 			return nil, fmt.Errorf("reading the base image for %s: %w", platformString(p), err)
+		}
+		if err := checkBaseConfig(img); err != nil {
+			return nil, fmt.Errorf("the base image for %s: %w", platformString(p), err)
 		}
 		return img, nil
 	}

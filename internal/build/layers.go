@@ -20,6 +20,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/org/ecr-action/internal/safefile"
 )
 
 // workspace resolves files' sources and keeps them inside the workspace.
@@ -284,7 +286,9 @@ func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileIn
 	if info.Mode()&0o111 != 0 {
 		mode = 0o755
 	}
-	r, err := os.Open(src)
+	// A regular file, checked again as it is opened (never a named pipe
+	// put in its place), inside the workspace.
+	r, _, err := safefile.Open(src, []string{lb.ws.root})
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/ecr-action/internal/image"
@@ -117,5 +120,37 @@ func TestFrozenImageIsTheBuiltImage(t *testing.T) {
 	}
 	if err := validate.Image(res.Image); err != nil {
 		t.Errorf("the frozen image does not validate: %v", err)
+	}
+}
+
+// hugeConfigImage names a config of 100 MiB in its manifest.
+type hugeConfigImage struct{ v1.Image }
+
+func (h hugeConfigImage) Manifest() (*v1.Manifest, error) {
+	m, err := h.Image.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	m = m.DeepCopy()
+	m.Config.Size = 100 << 20
+	return m, nil
+}
+
+func (h hugeConfigImage) ConfigFile() (*v1.ConfigFile, error) {
+	panic("the config was read")
+}
+
+// TestBaseConfigBoundedBeforeItIsRead: a base image naming a 100 MiB config
+// is refused by its manifest.
+func TestBaseConfigBoundedBeforeItIsRead(t *testing.T) {
+	base, err := random.Image(100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := scaleSpec(t, 1)
+	spec.Base = Base{Image: hugeConfigImage{base}}
+	_, err = Build(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "more than the 8388608 accepted") {
+		t.Errorf("Build = %v, want the config refused by its size", err)
 	}
 }

@@ -512,10 +512,18 @@ func parseFile(line, workspace string) (File, error) {
 	if filepath.IsAbs(src) {
 		return File{}, fmt.Errorf("source %s must be relative to the workspace (GITHUB_WORKSPACE)", show(src))
 	}
-	if _, inside, err := within(workspace, src); err != nil {
+	resolved, inside, err := within(workspace, src)
+	if err != nil {
 		return File{}, err
 	} else if !inside {
 		return File{}, fmt.Errorf("source %s leaves the workspace; files are copied from inside GITHUB_WORKSPACE only", show(src))
+	}
+	// A source that exists already (without platform variables) must be
+	// a file or a directory: a named pipe or a device is never read.
+	if !strings.Contains(src, "$") {
+		if fi, err := os.Stat(resolved); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+			return File{}, fmt.Errorf("source %s is %s; files copies regular files and directories", show(src), safefile.Kind(fi.Mode()))
+		}
 	}
 	return File{Src: src, Dest: dest}, nil
 }

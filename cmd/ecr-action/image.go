@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -86,7 +87,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	// the registry refuses it as expired, so a push may outlive a token.
 	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client), awsauth.WithClock(clk))
 	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action",
-		LookupTags: lookupTags(client)})
+		LookupTags: lookupTags(client), FindArchived: findArchived(client)})
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +114,10 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 		var ite *image.ImmutableTagError
 		if errors.As(err, &ite) {
 			return nil, &stepError{"Immutable tag", err}
+		}
+		var aie *image.ArchivedImageError
+		if errors.As(err, &aie) {
+			return nil, &stepError{"Archived image", err}
 		}
 		return nil, &stepError{"Registry", explainRegistry(err)}
 	}
@@ -184,6 +189,63 @@ func lookupTags(client *ecr.Client) func(context.Context, name.Repository, []str
 	}
 }
 
+// archivedPages bounds findArchived's listing: 10 pages of 100 archived
+// images. Past that, refs on later pages are taken as not archived.
+const archivedPages = 10
+
+// findArchived lists the repository's archived images (DescribeImages with
+// the imageStatus filter ARCHIVED: one call for up to 100) and returns the
+// refs, tags or digests, that name one. The registry answers 404 for an
+// archived image and BatchGetImage reports it as ImageNotFound, so this is
+// how a missing image is told from an archived one.
+func findArchived(client *ecr.Client) func(context.Context, name.Repository, []string) (map[string]v1.Hash, error) {
+	return func(ctx context.Context, repo name.Repository, refs []string) (map[string]v1.Hash, error) {
+		want := map[string]bool{}
+		for _, r := range refs {
+			want[r] = true
+		}
+		archived := map[string]v1.Hash{}
+		in := &ecr.DescribeImagesInput{
+			RepositoryName: aws.String(repo.RepositoryStr()),
+			Filter:         &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterArchived},
+			MaxResults:     aws.Int32(100),
+		}
+		for range archivedPages {
+			out, err := client.DescribeImages(ctx, in)
+			var notFound *ecrtypes.RepositoryNotFoundException
+			if errors.As(err, &notFound) {
+				return archived, nil
+			}
+			if err != nil {
+				var api smithy.APIError
+				if errors.As(err, &api) && strings.HasPrefix(api.ErrorCode(), "AccessDenied") {
+					return nil, fmt.Errorf("ecr:DescribeImages was denied (%s); allow it to tell an archived image from a missing one", api.ErrorCode())
+				}
+				return nil, fmt.Errorf("listing archived images (ecr:DescribeImages): %w", err)
+			}
+			for _, d := range out.ImageDetails {
+				h, err := v1.NewHash(aws.ToString(d.ImageDigest))
+				if err != nil || d.ImageStatus == ecrtypes.ImageStatusActive {
+					continue
+				}
+				if want[h.String()] {
+					archived[h.String()] = h
+				}
+				for _, t := range d.ImageTags {
+					if want[t] {
+						archived[t] = h
+					}
+				}
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+		return archived, nil
+	}
+}
+
 func planWord(a image.TagAction) string {
 	switch a {
 	case image.TagPushed:
@@ -203,6 +265,10 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 	switch {
 	case im.RetagFrom != "":
 		art, err = reg.Resolve(ctx, repo, im.RetagFrom)
+		var aie *image.ArchivedImageError
+		if errors.As(err, &aie) {
+			return nil, false, &stepError{"Archived image", err}
+		}
 		if err != nil {
 			return nil, false, &stepError{"Invalid input retag_from", explainRegistry(err)}
 		}

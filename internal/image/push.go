@@ -46,6 +46,14 @@ type Options struct {
 	// to its digest; a tag in unsettled (the call could not say) is looked
 	// up with a HEAD; any other tag does not exist.
 	LookupTags func(ctx context.Context, repo name.Repository, tags []string) (found map[string]v1.Hash, unsettled []string, err error)
+	// FindArchived, when set, says which of refs (tags or sha256:
+	// digests) name an image in the archive storage class in repo, which
+	// the registry answers 404 for: archived maps each such ref to the
+	// image's digest. It is asked only when a ref is not found: a
+	// retag_from, and the new tags of an immutable repository (an archived
+	// image still holds its tags, so they cannot be written). An error
+	// (the call was denied) is a note, not a failure.
+	FindArchived func(ctx context.Context, repo name.Repository, refs []string) (archived map[string]v1.Hash, err error)
 }
 
 // Registry reads sources from registries through one puller, so each is
@@ -61,6 +69,7 @@ type Registry struct {
 	opts       Options
 	ropts      []remote.Option
 	lookupTags func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
+	findArchived func(context.Context, name.Repository, []string) (map[string]v1.Hash, error)
 
 	targetMu     sync.Mutex
 	targetReg    string
@@ -99,7 +108,7 @@ func New(o Options) (*Registry, error) {
 		return nil, err
 	}
 	return &Registry{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
-		opts: o, ropts: ropts, lookupTags: o.LookupTags}, nil
+		opts: o, ropts: ropts, lookupTags: o.LookupTags, findArchived: o.FindArchived}, nil
 }
 
 // target returns the puller and pusher for repo's registry (the push
@@ -327,6 +336,9 @@ func (r *Registry) Plan(ctx context.Context, a *Artifact, t Target, tags []strin
 			plans[i].Previous = d.String()
 		}
 	}
+	if err := r.checkArchivedTags(ctx, a, t, plans); err != nil {
+		return nil, err
+	}
 	var conflicts []Conflict
 	for _, p := range plans {
 		if p.Action == TagMoved && policy.TagImmutable(t.Mutability, t.Filters, p.Tag) {
@@ -482,7 +494,17 @@ func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from strin
 	}
 	desc, err := puller.Get(ctx, ref)
 	if isNotFound(err) {
-		return nil, fmt.Errorf("retag_from %q: no such image in %s; push it first (source or base_image), or name a tag or digest that exists", from, repo)
+		note := ""
+		if r.findArchived != nil {
+			archived, aerr := r.findArchived(ctx, repo, []string{from})
+			if d, ok := archived[from]; ok && aerr == nil {
+				return nil, &ArchivedImageError{Repository: repo.RepositoryStr(), Ref: from, Digest: d.String(), RetagFrom: true}
+			}
+			if aerr != nil {
+				note = fmt.Sprintf(" (whether it is archived could not be checked: %v)", aerr)
+			}
+		}
+		return nil, fmt.Errorf("retag_from %q: no such image in %s%s; push it first (source or base_image), or name a tag or digest that exists", from, repo, note)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("retag_from %q: reading %s: %w", from, ref, err)
@@ -500,4 +522,66 @@ func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from strin
 		return nil, fmt.Errorf("retag_from %q: %w", from, err)
 	}
 	return newImageArtifact(source, img)
+}
+
+// ArchivedImageError says that an image the run needs is in the archive
+// storage class: it cannot be pulled, retagged, or scanned, and its tags
+// stay taken, until it is restored. Nothing has been written.
+type ArchivedImageError struct {
+	Repository string // the repository name
+	Ref        string // the tag or digest that names it
+	Digest     string // the archived image
+	// RetagFrom: Ref is the retag_from input; otherwise it is a tag the
+	// run would write in an immutable repository.
+	RetagFrom bool
+	Pushing   string // the digest the run pushes (tags only)
+}
+
+func (e *ArchivedImageError) Error() string {
+	var what string
+	switch {
+	case e.RetagFrom:
+		what = fmt.Sprintf("retag_from %q names image %s in %s, which is archived (storage class ARCHIVE): an archived image cannot be pulled or retagged.", e.Ref, e.Digest, e.Repository)
+	case e.Digest == e.Pushing:
+		what = fmt.Sprintf("tag %q in %s already names this image, %s, which is archived (storage class ARCHIVE); the repository's tags are immutable, so the tag cannot be written again.", e.Ref, e.Repository, e.Digest)
+	default:
+		what = fmt.Sprintf("tag %q in %s names image %s, which is archived (storage class ARCHIVE); the repository's tags are immutable, so it cannot move to %s.", e.Ref, e.Repository, e.Digest, e.Pushing)
+	}
+	fix := fmt.Sprintf("restore it with `aws ecr update-image-storage-class --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD`, wait until DescribeImages shows it ACTIVE (a restore takes minutes to hours), then re-run", e.Repository, e.Digest)
+	if !e.RetagFrom && e.Digest != e.Pushing {
+		fix += "; or push under a tag that does not exist yet"
+	}
+	return what + " Nothing was pushed.\nFix: " + fix + "."
+}
+
+// checkArchivedTags fails the plan when a new tag of an immutable
+// repository names an archived image: the tag lookup does not see it (the
+// registry answers 404 for an archived image), but ECR keeps its tags, so
+// writing it would fail after the upload.
+func (r *Registry) checkArchivedTags(ctx context.Context, a *Artifact, t Target, plans []TagPlan) error {
+	if r.findArchived == nil {
+		return nil
+	}
+	var ask []string
+	for _, p := range plans {
+		if p.Action == TagPushed && policy.TagImmutable(t.Mutability, t.Filters, p.Tag) {
+			ask = append(ask, p.Tag)
+		}
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	archived, err := r.findArchived(ctx, t.Repository, ask)
+	if err != nil {
+		if r.logf != nil {
+			r.logf("could not check whether the new tags name an archived image: %v", err)
+		}
+		return nil
+	}
+	for _, tag := range ask {
+		if d, ok := archived[tag]; ok {
+			return &ArchivedImageError{Repository: t.Repository.RepositoryStr(), Ref: tag, Digest: d.String(), Pushing: a.Digest.String()}
+		}
+	}
+	return nil
 }

@@ -66,9 +66,9 @@ type Registry struct {
 	every   time.Duration
 	retries *retries
 
-	opts       Options
-	ropts      []remote.Option
-	lookupTags func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
+	opts         Options
+	ropts        []remote.Option
+	lookupTags   func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
 	findArchived func(context.Context, name.Repository, []string) (map[string]v1.Hash, error)
 
 	targetMu     sync.Mutex

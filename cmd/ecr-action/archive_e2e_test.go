@@ -135,3 +135,40 @@ func TestArchivedImageScanEndsAtOnce(t *testing.T) {
 	}
 	t.Logf("ended in %s", took.Round(100*time.Millisecond))
 }
+
+// lifecycle_archive_days: the generated policy archives instead of expiring,
+// and ecrlocal's PutLifecyclePolicy (its own reading of ECR's rules for
+// transition and archive) takes it. A second run writes nothing.
+func TestLifecycleArchiveDays(t *testing.T) {
+	e := start(t)
+	in := seedInputs("lifecycle_archive_days", "60", "lifecycle_protected_tags", "v*")
+	if out := e.run(t, in); out.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s", out.ExitCode, out.Log)
+	}
+	got, err := e.client.GetLifecyclePolicy(context.Background(), &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(repoName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := aws.ToString(got.LifecyclePolicyText)
+	for _, s := range []string{`"sinceImagePulled"`, `"countNumber":60`, `"type":"transition"`, `"targetStorageClass":"archive"`, `"tagPatternList":["v*"]`} {
+		if !strings.Contains(text, s) {
+			t.Errorf("the policy lacks %s:\n%s", s, text)
+		}
+	}
+	if strings.Contains(text, "keep the last") {
+		t.Errorf("the policy still has the keep-last rule:\n%s", text)
+	}
+	e.srv.ResetCalls()
+	if out := e.run(t, in); out.ExitCode != 0 || e.srv.WriteCalls() != 0 {
+		t.Errorf("second run: exit %d, %d writes\n%s", out.ExitCode, e.srv.WriteCalls(), out.Log)
+	}
+	// Off again: the keep-last rule comes back.
+	delete(in, "lifecycle_archive_days")
+	if out := e.run(t, in); out.ExitCode != 0 {
+		t.Fatalf("without lifecycle_archive_days: exit %d\n%s", out.ExitCode, out.Log)
+	}
+	got, err = e.client.GetLifecyclePolicy(context.Background(), &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(repoName)})
+	if err != nil || strings.Contains(aws.ToString(got.LifecyclePolicyText), "transition") {
+		t.Errorf("the archive rule stayed: %v\n%s", err, aws.ToString(got.LifecyclePolicyText))
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/org/ecr-action/internal/dockerengine"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/report"
+	"github.com/org/ecr-action/internal/settle"
 	"github.com/org/ecr-action/internal/units"
 )
 
@@ -306,9 +307,27 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 }
 
 // uploadImage writes the image by digest, without tags, and reports it.
-func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string) (*report.ImageSummary, error) {
+// fresh is a repository created during this run: the registry may answer
+// NAME_UNKNOWN for a while after the create (ECR creates repositories
+// asynchronously), so the upload is tried again with settle's bounded
+// backoff; blobs already sent are not sent twice.
+func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string, fresh bool) (*report.ImageSummary, error) {
 	start := run.clk.Now()
-	res, err := run.reg.Upload(ctx, run.plan)
+	var res *image.Result
+	upload := func() (err error) {
+		res, err = run.reg.Upload(ctx, run.plan)
+		return err
+	}
+	var err error
+	if fresh {
+		var st settle.Stats
+		st, err = settle.Policy{Clock: run.clk}.Do(ctx, upload, image.IsNameUnknown)
+		if st.Attempts > 1 {
+			wf.Infof("registry: the new repository was not there yet (NAME_UNKNOWN); the upload was tried %d times over %.1f s", st.Attempts, st.Waited.Seconds())
+		}
+	} else {
+		err = upload()
+	}
 	run.logRecovery(wf)
 	if err != nil {
 		return nil, &stepError{"Push failed", explainRegistry(err)}

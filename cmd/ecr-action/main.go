@@ -25,6 +25,7 @@ import (
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
+	"github.com/org/ecr-action/internal/settle"
 )
 
 // version is the action's release (v1.2.3): the output of
@@ -173,7 +174,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 
 	endRepo := wf.Group("Repository " + cfg.Repository)
-	res, err := reconcile.Reconcile(ctx, client, cfg)
+	res, err := reconcile.ReconcileWith(ctx, client, cfg, reconcile.Options{Settle: settle.Policy{Clock: clk}})
 	if res != nil {
 		for _, c := range res.Changes {
 			wf.Infof("%-20s %-10s desired: %s", c.Setting, c.Action, c.Desired)
@@ -200,6 +201,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	for _, n := range res.Notes {
 		wf.Infof("note: %s", n)
 	}
+	if res.Settled > 0 {
+		wf.Infof("calls waited %.1f s in all for the new repository to appear (ECR answered RepositoryNotFoundException right after the create; the calls were retried)", res.Settled.Seconds())
+	}
 	if res.Writes == 0 {
 		wf.Infof("repository %s is up to date: no write calls", res.Repository.Name)
 	} else {
@@ -210,7 +214,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var imgSum *report.ImageSummary
 	if img != nil {
 		endPush := wf.Group("Push " + repo.URI)
-		imgSum, err = uploadImage(ctx, wf, img, repo.URI)
+		imgSum, err = uploadImage(ctx, wf, img, repo.URI, res.Fresh)
 		endPush()
 		if err != nil && ctx.Err() != nil {
 			// Upload writes blobs, then manifests by digest, and no tag:

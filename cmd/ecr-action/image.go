@@ -42,6 +42,7 @@ type imageRun struct {
 	res       *image.Result // after uploadImage
 	tmp       string
 	clk       clock.Clock // times the push and the tags
+	client    *ecr.Client // reads the BLOB_MOUNTING account setting
 }
 
 func (r *imageRun) cleanup() {
@@ -100,7 +101,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	if err != nil {
 		return nil, err
 	}
-	run := &imageRun{reg: reg, kc: kc, tmp: tmp, clk: clk}
+	run := &imageRun{reg: reg, kc: kc, tmp: tmp, clk: clk, client: client}
 	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp)
 	if err != nil {
 		run.cleanup()
@@ -343,6 +344,8 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		URI:            repoURI + "@" + res.Digest,
 		UploadedLayers: res.UploadedLayers,
 		UploadedBytes:  res.UploadedBytes,
+		MountedLayers:  res.MountedLayers,
+		ExistingLayers: res.ExistingLayers,
 		Retag:          run.plan.Retag,
 		Seconds:        clock.Since(run.clk, start).Seconds(),
 	}
@@ -354,10 +357,44 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		wf.Infof("%s is in the repository: no layer to move", res.Digest)
 	case run.plan.Writes():
 		wf.Infof("pushed %s by digest: %d of %d layer(s) uploaded (%s) in %.1f s; tags come after the scan gate", res.Digest, res.UploadedLayers, art.Layers, units.Bytes(res.UploadedBytes), sum.Seconds)
+		wf.Infof("layers: %d uploaded, %d mounted from another repository, %d already in the repository", res.UploadedLayers, res.MountedLayers, res.ExistingLayers)
+		if res.UnmountedLayers > 0 {
+			sum.BlobMounting, sum.BlobMountingFix = blobMountingNote(ctx, run.client, res)
+			wf.Infof("%s %s", sum.BlobMounting, sum.BlobMountingFix)
+		}
 	default:
 		wf.Infof("every tag already names %s: nothing pushed", res.Digest)
 	}
 	return sum, nil
+}
+
+// putBlobMounting is the command that turns blob mounting on.
+const putBlobMounting = "aws ecr put-account-setting --name BLOB_MOUNTING --value ENABLED"
+
+// blobMountingNote explains why layers from another repository of the
+// registry were uploaded rather than mounted, from the account setting
+// BLOB_MOUNTING (ecr:GetAccountSetting; when that is denied, it says so).
+// fix is the command that turns mounting on, when it may be off.
+func blobMountingNote(ctx context.Context, client *ecr.Client, res *image.Result) (note, fix string) {
+	what := fmt.Sprintf("%d layer(s) from %s were uploaded, not mounted", res.UnmountedLayers, strings.Join(res.MountSources, ", "))
+	out, err := client.GetAccountSetting(ctx, &ecr.GetAccountSettingInput{Name: aws.String("BLOB_MOUNTING")})
+	var api smithy.APIError
+	switch {
+	case err != nil && errors.As(err, &api) && strings.HasPrefix(api.ErrorCode(), "AccessDenied"):
+		return what + "; whether the account setting BLOB_MOUNTING is on could not be checked (ecr:GetAccountSetting was denied). ECR mounts layers across repositories only when it is ENABLED; to turn it on:", putBlobMounting
+	case err != nil:
+		return fmt.Sprintf("%s; reading the account setting BLOB_MOUNTING failed (%v). ECR mounts layers across repositories only when it is ENABLED; to turn it on:", what, err), putBlobMounting
+	case aws.ToString(out.Value) == "ENABLED":
+		return what + " although the account setting BLOB_MOUNTING is ENABLED: ECR mounts only between repositories with the same encryption (type and KMS key), and only layers an image in the source repository references.", ""
+	}
+	return fmt.Sprintf("%s: the account setting BLOB_MOUNTING is %s, so ECR copies every layer between repositories. To mount them instead, turn it on:", what, cmpOr(aws.ToString(out.Value), "DISABLED")), putBlobMounting
+}
+
+func cmpOr(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
 }
 
 // tagImage writes the tags the plan changes, once the gate let it.

@@ -71,6 +71,9 @@ type Registry struct {
 	lookupTags   func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
 	findArchived func(context.Context, name.Repository, []string) (map[string]v1.Hash, error)
 
+	mountsMu sync.Mutex
+	mounts   *mountSet // the blobs mounted during the current Upload
+
 	targetMu     sync.Mutex
 	targetReg    string
 	targetPuller *remote.Puller
@@ -128,6 +131,7 @@ func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Pu
 	if base == nil {
 		base = remote.DefaultTransport
 	}
+	base = &mountWatcher{next: base, r: r}
 	base = transport.NewRetry(base, transport.WithRetryBackoff(r.opts.RetryBackoff),
 		transport.WithRetryPredicate(r.retries.retryable), transport.WithRetryStatusCodes(retryStatusCodes...))
 	if r.opts.UserAgent != "" {
@@ -361,6 +365,19 @@ type Result struct {
 	UploadedLayers int
 	UploadedBytes  int64
 	Duration       time.Duration
+	// MountedLayers were mounted from another repository of the registry
+	// (the registry answered the mount with 201 Created); ExistingLayers
+	// were in the repository already. Uploaded, mounted and existing add
+	// up to the layers the push handled.
+	MountedLayers  int
+	ExistingLayers int
+	// UnmountedLayers were uploaded although they came from another
+	// repository of the same registry (a docker:// source or base image
+	// there), which ECR mounts only with the account setting
+	// BLOB_MOUNTING ENABLED and the same encryption; MountSources are
+	// those repositories.
+	UnmountedLayers int
+	MountSources    []string
 }
 
 // Push writes the plan: Upload, then Tag, so no tag ever names a partial
@@ -389,6 +406,8 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 		return res, nil
 	}
 	prog := newProgress()
+	mounts := r.watchMounts()
+	defer r.stopWatchingMounts()
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { prog.report(rctx, r.every, r.logf) })
@@ -402,6 +421,7 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, r.retries.gaveUp(err))
 	}
 	res.UploadedLayers, res.UploadedBytes = prog.uploaded()
+	_, res.MountedLayers, res.ExistingLayers, res.UnmountedLayers, res.MountSources = prog.layerCounts(repo, mounts.has)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -584,4 +604,58 @@ func (r *Registry) checkArchivedTags(ctx context.Context, a *Artifact, t Target,
 		}
 	}
 	return nil
+}
+
+// mountSet is the blobs the registry mounted during one Upload.
+type mountSet struct {
+	mu sync.Mutex
+	m  map[v1.Hash]bool
+}
+
+func (s *mountSet) has(h v1.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[h]
+}
+
+func (r *Registry) watchMounts() *mountSet {
+	s := &mountSet{m: map[v1.Hash]bool{}}
+	r.mountsMu.Lock()
+	r.mounts = s
+	r.mountsMu.Unlock()
+	return s
+}
+
+func (r *Registry) stopWatchingMounts() {
+	r.mountsMu.Lock()
+	r.mounts = nil
+	r.mountsMu.Unlock()
+}
+
+// mountWatcher sees the target registry's answers to blob mounts
+// (POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repository>): 201
+// Created is a mount; 202 Accepted opens an upload instead.
+type mountWatcher struct {
+	next http.RoundTripper
+	r    *Registry
+}
+
+func (m *mountWatcher) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPost || resp.StatusCode != http.StatusCreated {
+		return resp, err
+	}
+	h, herr := v1.NewHash(req.URL.Query().Get("mount"))
+	if herr != nil {
+		return resp, err
+	}
+	m.r.mountsMu.Lock()
+	s := m.r.mounts
+	m.r.mountsMu.Unlock()
+	if s != nil {
+		s.mu.Lock()
+		s.m[h] = true
+		s.mu.Unlock()
+	}
+	return resp, err
 }

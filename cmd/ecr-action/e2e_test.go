@@ -42,6 +42,18 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		panic("building the action: " + err.Error() + "\n" + string(out))
 	}
+	// ECR_ACTION_E2E_WRAP runs the binary under a command, e.g.
+	// "/usr/bin/time -f MAXRSS_KB=%M" to measure each run's own peak memory
+	// (runner.Outcome.MaxRSS is only an upper bound); the hostile tests log
+	// the line it prints. Signals then reach the wrapper, not the action:
+	// use it with -run Hostile, not with the cancel tests.
+	if wrap := os.Getenv("ECR_ACTION_E2E_WRAP"); wrap != "" {
+		script := filepath.Join(dir, "wrapped")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\nexec "+wrap+" "+actionBinary+"\n"), 0o755); err != nil {
+			panic(err)
+		}
+		actionBinary = script
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -24,6 +24,7 @@ import (
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/dockerengine"
+	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/settle"
@@ -62,7 +63,7 @@ func (e *stepError) Unwrap() error { return e.err }
 
 // prepareImage opens the image source and plans the push, reading only: the
 // registry login, the source, the tags' current digests.
-func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client) (*imageRun, error) {
+func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client, limits httpbound.Limits) (*imageRun, error) {
 	login, err := awsauth.Login(ctx, client, wf.Mask)
 	if err != nil {
 		return nil, &stepError{"Registry login", fmt.Errorf("getting a registry token (ecr:GetAuthorizationToken): %w", err)}
@@ -88,7 +89,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	// The keychain renews the registry token before it expires and when
 	// the registry refuses it as expired, so a push may outlive a token.
 	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client), awsauth.WithClock(clk))
-	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action",
+	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(image.NewTransport(limits)), Logf: wf.Infof, UserAgent: "ecr-action",
 		LookupTags: lookupTags(client), FindArchived: findArchived(client)})
 	if err != nil {
 		return nil, err
@@ -285,7 +286,7 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 		s := im.Source
 		switch s.Transport {
 		case config.TransportOCI:
-			art, err = image.OpenOCI(s.Path, s.Ref)
+			art, err = image.OpenOCIIn(ctx, s.Path, s.Ref, []string{cfg.Workspace, getenv("RUNNER_TEMP")})
 		case config.TransportDockerArchive:
 			art, err = image.OpenArchive(ctx, s.Path, archiveOpts)
 		case config.TransportDockerDaemon:

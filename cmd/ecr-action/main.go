@@ -22,6 +22,7 @@ import (
 	"github.com/org/ecr-action/internal/awsauth"
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
@@ -136,8 +137,15 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 	endInputs()
 
+	// Every network call is bounded in time (connect, response headers,
+	// stall) and size: internal/httpbound, README "Reliability".
+	limits, err := httpbound.FromEnv(getenv)
+	if err != nil {
+		return fail("Network timeouts", err.Error()+"\n\nNothing was changed in AWS.")
+	}
 	endAuth := wf.Group("AWS credentials")
 	awsCfg, err := awsauth.Load(ctx, awsauth.Options{
+		Limits:          limits,
 		Region:          cfg.Region,
 		RoleToAssume:    cfg.RoleToAssume,
 		RoleSessionName: cfg.RoleSessionName,
@@ -161,7 +169,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var img *imageRun
 	if cfg.Image != nil {
 		endImage := wf.Group("Image")
-		img, err = prepareImage(ctx, clk, wf, getenv, cfg, awsCfg, client)
+		img, err = prepareImage(ctx, clk, wf, getenv, cfg, awsCfg, client, limits)
 		endImage()
 		defer img.cleanup()
 		if err != nil && ctx.Err() != nil {

@@ -39,7 +39,7 @@ func Definitions() []InputDef {
 		{Name: "audience", Default: "sts.amazonaws.com", Description: "Audience of the OIDC token requested for role_to_assume."},
 		{Name: "source", Description: "An image to push as it is, in skopeo syntax: oci:<dir>[:<ref>], docker-archive:<file>, docker-daemon:<image> or docker://<reference>. Paths are relative to the workspace and must stay in it or in RUNNER_TEMP; empty (the default) pushes no such image."},
 		{Name: "base_image", Description: "Build an image on this base, an image reference, or scratch for an empty base. Empty (the default) builds nothing; files, entrypoint, cmd, env, workdir, labels and platforms need it."},
-		{Name: "files", Description: "Files to copy into the built image, one src:dest per line; src is relative to the workspace and may use ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT}, dest is absolute. Empty (the default) adds no files."},
+		{Name: "files", Description: "Files to copy into the built image, one src:dest per line; src is relative to the workspace and may use ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT}, dest is absolute; at most 1,000 lines (each is a layer). Empty (the default) adds no files."},
 		{Name: "entrypoint", Description: "Entrypoint of the built image, a JSON array of strings or a command line split on whitespace. Empty (the default) keeps the base image's; [] clears it."},
 		{Name: "cmd", Description: "Command (arguments) of the built image, a JSON array of strings or a command line split on whitespace. Empty (the default) keeps the base image's; [] clears it."},
 		{Name: "env", Description: "Environment variables of the built image, KEY=VALUE one per line. Empty (the default) adds none."},

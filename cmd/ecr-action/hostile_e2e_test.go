@@ -264,7 +264,7 @@ func TestSIGTERMDuringABuildOfManyFiles(t *testing.T) {
 	e := start(t)
 	j := newJob(t)
 	var lines []string
-	chunk := make([]byte, 96<<10) // about 3 s of compression on a fast machine
+	chunk := make([]byte, 192<<10) // 192 MiB in all: seconds of compression even on a fast machine
 	for i := range config.MaxFilesLines {
 		name := fmt.Sprintf("f%04d", i)
 		rand.Read(chunk)
@@ -276,12 +276,21 @@ func TestSIGTERMDuringABuildOfManyFiles(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cancelledAt := make(chan time.Time, 1)
+	e.srv.ResetCalls()
 	go func() {
-		time.Sleep(1500 * time.Millisecond) // the build is under way
+		// The registry login comes right before the build: a fixed delay
+		// from the start instead would land after the build on a fast
+		// machine (the repository's create delay varies the start).
+		for deadline := time.Now().Add(60 * time.Second); e.srv.Calls()["GetAuthorizationToken"] == 0; {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // the build is under way
 		cancelledAt <- time.Now()
 		cancel()
 	}()
-	e.srv.ResetCalls()
 	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: seedInputs("base_image", "scratch", "files", strings.Join(lines, "\n")), Env: e.awsEnv(), Cancel: syscall.SIGTERM})
 	exited := time.Now()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,13 +90,23 @@ func TestBadInputsEndToEnd(t *testing.T) {
 			if err := os.MkdirAll(ws, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			for link, target := range c.Symlinks {
-				if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
-					t.Fatal(err)
-				}
+			if err := c.Prepare(ws); err != nil {
+				t.Fatal(err)
+			}
+			env := e.awsEnv()
+			for k, v := range c.EnvIn(ws) {
+				env[k] = v
 			}
 			e.srv.ResetCalls()
-			out, err := runner.Run(context.Background(), runner.Job{Binary: actionBinary, Root: root, Inputs: c.With(), Env: e.awsEnv()})
+			// A hostile file must not hold the run: a bounded time, and
+			// no Go stack trace in the log.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			started := time.Now()
+			out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: root, Inputs: c.With(), Env: env})
+			if took := time.Since(started); took > 20*time.Second {
+				t.Errorf("the run took %v; a bad input must be refused in seconds", took.Round(time.Millisecond))
+			}
 			if c.NotInEnvironment != "" {
 				// The value cannot be passed to a process at all, so neither
 				// can the runner pass it.
@@ -121,6 +132,9 @@ func TestBadInputsEndToEnd(t *testing.T) {
 			if len(out.Outputs) != 0 || len(out.Env) != 0 {
 				t.Errorf("a failed run set outputs %q or environment %q", out.Outputs, out.Env)
 			}
+			if strings.Contains(out.Log, "goroutine ") || strings.Contains(out.Log, "panic:") || strings.Contains(out.Log, "fatal error:") {
+				t.Errorf("the log holds a Go stack trace:\n%.3000s", out.Log)
+			}
 			if !strings.Contains(out.Log, "::error title=Invalid input "+c.Input+"::") {
 				t.Errorf("no error annotation titled Invalid input %s:\n%.3000s", c.Input, out.Log)
 			}
@@ -132,7 +146,7 @@ func TestBadInputsEndToEnd(t *testing.T) {
 			for _, line := range plain {
 				t.Errorf("the raw log has a line that is not a command the action writes (a value broke out of its line?): %.300q", line)
 			}
-			want := wantInvalidInputCommands(t, root, c.With())
+			want := wantInvalidInputCommands(t, root, c.With(), c.EnvIn(ws))
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("commands the runner executes (-want +got):\n%s\nraw log: %.2000q", diff, out.RawLog)
 			}
@@ -155,7 +169,7 @@ func (e *env) awsEnv() map[string]string {
 // then one error annotation per
 // invalid input (main.go: at most 10), computed by config.Load in process
 // with the environment runner.Run gives the binary under root.
-func wantInvalidInputCommands(t *testing.T, root string, inputs map[string]string) []workflowCommand {
+func wantInvalidInputCommands(t *testing.T, root string, inputs, env map[string]string) []workflowCommand {
 	t.Helper()
 	vars := map[string]string{
 		"GITHUB_WORKSPACE":  filepath.Join(root, runner.Workspace),
@@ -170,6 +184,9 @@ func wantInvalidInputCommands(t *testing.T, root string, inputs map[string]strin
 	}
 	for k, v := range inputs {
 		vars[config.EnvName(k)] = v
+	}
+	for k, v := range env {
+		vars[k] = v
 	}
 	_, err := config.Load(func(k string) string { return vars[k] })
 	var fe config.Errors

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -40,6 +42,18 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		panic("building the action: " + err.Error() + "\n" + string(out))
 	}
+	// ECR_ACTION_E2E_WRAP runs the binary under a command, e.g.
+	// "/usr/bin/time -f MAXRSS_KB=%M" to measure each run's own peak memory
+	// (runner.Outcome.MaxRSS is only an upper bound); the hostile tests log
+	// the line it prints. Signals then reach the wrapper, not the action:
+	// use it with -run Hostile, not with the cancel tests.
+	if wrap := os.Getenv("ECR_ACTION_E2E_WRAP"); wrap != "" {
+		script := filepath.Join(dir, "wrapped")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\nexec "+wrap+" "+actionBinary+"\n"), 0o755); err != nil {
+			panic(err)
+		}
+		actionBinary = script
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -52,8 +66,46 @@ type env struct {
 }
 
 func start(t *testing.T) *env {
-	e := ecrlocaltest.Start(t)
+	e := startECR(t, ecrlocal.Options{})
 	return &env{srv: e.Server, url: e.URL, client: e.Client}
+}
+
+// createDelay is how long the ecrlocal of these tests hides a repository
+// after CreateRepository: ECR creates repositories asynchronously, so every
+// run that creates one must get through a window of RepositoryNotFoundException
+// and NAME_UNKNOWN. Short, so the suite stays quick.
+const createDelay = 500 * time.Millisecond
+
+// startECR starts ecrlocal for an end-to-end test, with createDelay unless
+// opts set a create delay of their own.
+func startECR(t *testing.T, opts ecrlocal.Options) *ecrlocaltest.Env {
+	t.Helper()
+	if opts.CreateDelay == 0 {
+		opts.CreateDelay = createDelay
+	}
+	return ecrlocaltest.StartWith(t, opts)
+}
+
+// createRepository creates a repository as another party would, before a
+// run, and waits until ECR shows it, as that party's own tooling would.
+func createRepository(t *testing.T, client *ecr.Client, in *ecr.CreateRepositoryInput) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := client.CreateRepository(ctx, in); err != nil {
+		t.Fatalf("CreateRepository(%s): %v", aws.ToString(in.RepositoryName), err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := client.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{aws.ToString(in.RepositoryName)}})
+		var nf *types.RepositoryNotFoundException
+		switch {
+		case err == nil:
+			return
+		case !errors.As(err, &nf) || time.Now().After(deadline):
+			t.Fatalf("waiting for repository %s to appear: %v", aws.ToString(in.RepositoryName), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (e *env) run(t *testing.T, inputs map[string]string) *runner.Outcome {
@@ -265,12 +317,10 @@ func TestInvalidInputsChangeNothing(t *testing.T) {
 
 func TestEncryptionDriftWarnsAndSucceeds(t *testing.T) {
 	e := start(t)
-	if _, err := e.client.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
+	createRepository(t, e.client, &ecr.CreateRepositoryInput{
 		RepositoryName:          aws.String("canvas-ta-production-app"),
 		EncryptionConfiguration: &types.EncryptionConfiguration{EncryptionType: types.EncryptionTypeKms},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	e.srv.ResetCalls()
 	out := e.run(t, seedInputs())
 	if out.ExitCode != 0 {

@@ -107,7 +107,7 @@ func startIAM(t *testing.T, p ecrlocal.Policy) *iamRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct := ecrlocaltest.StartWith(t, ecrlocal.Options{VulnDB: db})
+	direct := startECR(t, ecrlocal.Options{VulnDB: db})
 	logs := logslocal.New(logslocal.Options{Region: ecrlocaltest.Region})
 	iam := ecrlocal.NewIAM(logs.Route(direct.Server), p, ecrlocal.IAMOptions{})
 	hs := httptest.NewServer(iam)
@@ -276,7 +276,8 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 // degrades are the actions whose denial the action works around, with what
 // it says then (the README says so too).
 var degrades = map[string]string{
-	"ecr:GetRegistryScanningConfiguration": "ecr:GetRegistryScanningConfiguration was denied, so the registry is taken to use basic scanning",
+	"ecr:GetRegistryScanningConfiguration":        "ecr:GetRegistryScanningConfiguration was denied, so the registry is taken to use basic scanning",
+	"ecr:BatchGetRepositoryScanningConfiguration": "ecr:BatchGetRepositoryScanningConfiguration was denied, so whether pushes are scanned was worked out here",
 }
 
 // checkDenied checks one run made without action: it fails naming the

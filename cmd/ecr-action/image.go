@@ -23,8 +23,10 @@ import (
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/dockerengine"
+	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/report"
+	"github.com/org/ecr-action/internal/settle"
 	"github.com/org/ecr-action/internal/units"
 )
 
@@ -60,7 +62,7 @@ func (e *stepError) Unwrap() error { return e.err }
 
 // prepareImage opens the image source and plans the push, reading only: the
 // registry login, the source, the tags' current digests.
-func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client) (*imageRun, error) {
+func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, getenv func(string) string, cfg *config.Config, awsCfg aws.Config, client *ecr.Client, limits httpbound.Limits) (*imageRun, error) {
 	login, err := awsauth.Login(ctx, client, wf.Mask)
 	if err != nil {
 		return nil, &stepError{"Registry login", fmt.Errorf("getting a registry token (ecr:GetAuthorizationToken): %w", err)}
@@ -86,7 +88,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	// The keychain renews the registry token before it expires and when
 	// the registry refuses it as expired, so a push may outlive a token.
 	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client), awsauth.WithClock(clk))
-	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(nil), Logf: wf.Infof, UserAgent: "ecr-action",
+	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(image.NewTransport(limits)), Logf: wf.Infof, UserAgent: "ecr-action",
 		LookupTags: lookupTags(client)})
 	if err != nil {
 		return nil, err
@@ -223,7 +225,7 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 		s := im.Source
 		switch s.Transport {
 		case config.TransportOCI:
-			art, err = image.OpenOCI(s.Path, s.Ref)
+			art, err = image.OpenOCIIn(ctx, s.Path, s.Ref, []string{cfg.Workspace, getenv("RUNNER_TEMP")})
 		case config.TransportDockerArchive:
 			art, err = image.OpenArchive(ctx, s.Path, archiveOpts)
 		case config.TransportDockerDaemon:
@@ -246,9 +248,27 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 }
 
 // uploadImage writes the image by digest, without tags, and reports it.
-func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string) (*report.ImageSummary, error) {
+// fresh is a repository created during this run: the registry may answer
+// NAME_UNKNOWN for a while after the create (ECR creates repositories
+// asynchronously), so the upload is tried again with settle's bounded
+// backoff; blobs already sent are not sent twice.
+func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoURI string, fresh bool) (*report.ImageSummary, error) {
 	start := run.clk.Now()
-	res, err := run.reg.Upload(ctx, run.plan)
+	var res *image.Result
+	upload := func() (err error) {
+		res, err = run.reg.Upload(ctx, run.plan)
+		return err
+	}
+	var err error
+	if fresh {
+		var st settle.Stats
+		st, err = settle.Policy{Clock: run.clk}.Do(ctx, upload, image.IsNameUnknown)
+		if st.Attempts > 1 {
+			wf.Infof("registry: the new repository was not there yet (NAME_UNKNOWN); the upload was tried %d times over %.1f s", st.Attempts, st.Waited.Seconds())
+		}
+	} else {
+		err = upload()
+	}
 	run.logRecovery(wf)
 	if err != nil {
 		return nil, &stepError{"Push failed", explainRegistry(err)}

@@ -416,9 +416,7 @@ func TestBuildEndToEnd(t *testing.T) {
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
 	}
 	base := mutate.AppendManifests(empty.Index, adds...)
-	if _, err := e.client.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("base")}); err != nil {
-		t.Fatal(err)
-	}
+	createRepository(t, e.client, &ecr.CreateRepositoryInput{RepositoryName: aws.String("base")})
 	if err := remote.WriteIndex(e.ref(t, "base:1"), base, e.keychain(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -22,9 +22,11 @@ import (
 	"github.com/org/ecr-action/internal/awsauth"
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
+	"github.com/org/ecr-action/internal/settle"
 )
 
 // version is the action's release (v1.2.3): the output of
@@ -135,8 +137,15 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 	endInputs()
 
+	// Every network call is bounded in time (connect, response headers,
+	// stall) and size: internal/httpbound, README "Reliability".
+	limits, err := httpbound.FromEnv(getenv)
+	if err != nil {
+		return fail("Network timeouts", err.Error()+"\n\nNothing was changed in AWS.")
+	}
 	endAuth := wf.Group("AWS credentials")
 	awsCfg, err := awsauth.Load(ctx, awsauth.Options{
+		Limits:          limits,
 		Region:          cfg.Region,
 		RoleToAssume:    cfg.RoleToAssume,
 		RoleSessionName: cfg.RoleSessionName,
@@ -160,7 +169,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var img *imageRun
 	if cfg.Image != nil {
 		endImage := wf.Group("Image")
-		img, err = prepareImage(ctx, clk, wf, getenv, cfg, awsCfg, client)
+		img, err = prepareImage(ctx, clk, wf, getenv, cfg, awsCfg, client, limits)
 		endImage()
 		defer img.cleanup()
 		if err != nil && ctx.Err() != nil {
@@ -173,7 +182,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 
 	endRepo := wf.Group("Repository " + cfg.Repository)
-	res, err := reconcile.Reconcile(ctx, client, cfg)
+	res, err := reconcile.ReconcileWith(ctx, client, cfg, reconcile.Options{Settle: settle.Policy{Clock: clk}})
 	if res != nil {
 		for _, c := range res.Changes {
 			wf.Infof("%-20s %-10s desired: %s", c.Setting, c.Action, c.Desired)
@@ -200,6 +209,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	for _, n := range res.Notes {
 		wf.Infof("note: %s", n)
 	}
+	if res.Settled > 0 {
+		wf.Infof("calls waited %.1f s in all for the new repository to appear (ECR answered RepositoryNotFoundException right after the create; the calls were retried)", res.Settled.Seconds())
+	}
 	if res.Writes == 0 {
 		wf.Infof("repository %s is up to date: no write calls", res.Repository.Name)
 	} else {
@@ -211,7 +223,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	var attached *attachResult
 	if img != nil {
 		endPush := wf.Group("Push " + repo.URI)
-		imgSum, err = uploadImage(ctx, wf, img, repo.URI)
+		imgSum, err = uploadImage(ctx, wf, img, repo.URI, res.Fresh)
 		endPush()
 		if err != nil && ctx.Err() != nil {
 			// Upload writes blobs, then manifests by digest, and no tag:

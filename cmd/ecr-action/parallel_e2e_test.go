@@ -65,12 +65,35 @@ var raceWrites = []string{"CreateRepository", "PutLifecyclePolicy", "SetReposito
 type apiCounter struct {
 	mu  sync.Mutex
 	ops map[string]int
+	// notFound counts the calls answered RepositoryNotFoundException: with
+	// ecrlocal's create delay, a run retries the calls after a create
+	// until the new repository shows, and those calls changed nothing.
+	notFound map[string]int
 }
 
+// counts are the run's API calls by operation, less those answered
+// RepositoryNotFoundException.
 func (c *apiCounter) counts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.ops)
+	out := maps.Clone(c.ops)
+	for op, n := range c.notFound {
+		if out[op] -= n; out[op] == 0 {
+			delete(out, op)
+		}
+	}
+	return out
+}
+
+// notFoundCalls is how many calls were answered RepositoryNotFoundException.
+func (c *apiCounter) notFoundCalls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.notFound {
+		n += v
+	}
+	return n
 }
 
 // countingEndpoint is an ECR endpoint for one run: a loopback proxy to
@@ -85,12 +108,26 @@ func (e *env) countingEndpoint(t *testing.T, c *apiCounter, gate *tagGate) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.ops = map[string]int{}
+	c.ops, c.notFound = map[string]int{}, map[string]int{}
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(target)
 		if gate != nil {
 			pr.Out.Host = pr.In.Host
 		}
+	}, ModifyResponse: func(resp *http.Response) error {
+		op, ok := strings.CutPrefix(resp.Request.Header.Get("X-Amz-Target"), apiPrefix)
+		if !ok || resp.StatusCode != http.StatusBadRequest {
+			return nil
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte("RepositoryNotFoundException")) {
+			c.mu.Lock()
+			c.notFound[op]++
+			c.mu.Unlock()
+		}
+		return err
 	}}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), apiPrefix); ok {
@@ -493,6 +530,11 @@ func TestMatrixSameNewRepository(t *testing.T) {
 	// at most once, and only the settings ECR cannot take at creation.
 	rows, total, maxRun := apiTable(runs)
 	logAPITable(t, rows, len(runs))
+	notFound := 0
+	for _, r := range runs {
+		notFound += r.api.notFoundCalls()
+	}
+	t.Logf("%d more calls were answered RepositoryNotFoundException while the new repository was not visible yet (ecrlocal create delay %v), and retried", notFound, createDelay)
 	writes := 0
 	for _, row := range rows {
 		if !isWrite(row.op) {

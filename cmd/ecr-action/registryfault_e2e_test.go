@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/runner"
 )
 
@@ -187,7 +186,7 @@ func (s slowRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestPushOutlivesItsRegistryToken(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
-	le := ecrlocaltest.StartWith(t, ecrlocal.Options{TokenTTL: ttl})
+	le := startECR(t, ecrlocal.Options{TokenTTL: ttl})
 	slow := httptest.NewServer(slowRegistry{next: le.Server, delay: 150 * time.Millisecond})
 	t.Cleanup(slow.Close)
 	e := &env{srv: le.Server, url: slow.URL, client: le.Client}

@@ -85,18 +85,36 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 	if reg.Note != "" {
 		wf.Infof("note: %s", reg.Note)
 	}
-	wf.Infof("registry scanning: %s; pushes to %s are %sscanned", strings.ToLower(string(reg.Mode)), repo.Name, map[bool]string{true: "", false: "not "}[reg.Covered])
+	line := reg.Line(repo.Name)
+	wf.Infof("registry scanning: %s", line)
+	var warnings []string
+	if cfg.ScanOnPush && !reg.Covered && reg.Rules && reg.Mode == scan.Basic {
+		// enable_image_scanning set the repository's flag, which the
+		// registry's rules override: drift the action cannot fix.
+		warnings = append(warnings, "enable_image_scanning is true but cannot take effect (drift): "+line)
+	}
 	start := false
 	if !reg.Covered {
-		if sc.Wait == config.WaitAuto {
+		switch {
+		case reg.Mode == scan.Enhanced && sc.Wait == config.WaitTrue:
+			// StartImageScan starts only basic scans: nothing will ever
+			// scan this image, so end now rather than at scan_timeout.
+			return nil, &stepError{"Scan", fmt.Errorf("wait_for_scan is true, but %s", line)}
+		case reg.Mode == scan.Enhanced:
+			wf.Warning("Scan", "scan gate skipped: "+line)
+			return &scanOutcome{verdict: scan.Skipped(line + ". Set wait_for_scan: false to skip the gate without this warning."), mode: reg.Mode}, nil
+		case sc.Wait == config.WaitAuto && !cfg.ScanOnPush:
 			why := "the repository does not scan on push (enable_image_scanning is false)"
-			if reg.Mode == scan.Enhanced {
-				why = "the registry uses enhanced scanning and no scanning rule covers the repository"
-			}
 			wf.Infof("scan gate skipped: %s", why)
 			return &scanOutcome{verdict: scan.Skipped(why + "; set wait_for_scan: true to scan anyway."), mode: reg.Mode}, nil
+		default:
+			// Basic scanning, and a scan was asked for (wait_for_scan: true,
+			// or enable_image_scanning overridden by registry rules): start
+			// it and gate on it rather than wait for a scan on push that
+			// never comes.
+			wf.Infof("starting a basic scan (StartImageScan) to gate on, since pushes are not scanned")
+			start = true
 		}
-		start = true
 	}
 	targets, err := scanTargets(img.art, digest)
 	if err != nil {
@@ -123,6 +141,7 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		return nil, err
 	}
 	v := scan.Evaluate(res, scan.Rules{Threshold: sc.Threshold, Ignore: sc.Ignore, IgnoreUnfixed: sc.IgnoreUnfixed, Now: clk.Now()})
+	v.Warnings = append(warnings, v.Warnings...)
 	wf.Infof("scan %s: %d finding(s), %d ignored; gate %s: %s", v.Status, len(v.Counted), len(v.Ignored), v.Gate, v.Reason)
 	return &scanOutcome{verdict: v, result: res, mode: reg.Mode}, nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/logslocal"
 	"github.com/org/ecr-action/internal/logslocal/logslocaltest"
 )
@@ -30,7 +29,7 @@ func startScanning(t *testing.T, delay time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := ecrlocaltest.StartWith(t, ecrlocal.Options{VulnDB: db, ScanDelay: delay})
+	e := startECR(t, ecrlocal.Options{VulnDB: db, ScanDelay: delay})
 	return &env{srv: e.Server, url: e.URL, client: e.Client}
 }
 

@@ -175,7 +175,7 @@ func startSecretsRig(t *testing.T) *secretsRig {
 		t.Fatal(err)
 	}
 	r := &secretsRig{dataDir: t.TempDir()}
-	r.ecr = ecrlocaltest.StartWith(t, ecrlocal.Options{VulnDB: db, DataDir: r.dataDir})
+	r.ecr = startECR(t, ecrlocal.Options{VulnDB: db, DataDir: r.dataDir})
 	r.door = &frontDoor{next: r.ecr.Server, basic: map[string]bool{}, sessionTokens: map[string]bool{}}
 	ts := httptest.NewServer(r.door)
 	t.Cleanup(ts.Close)

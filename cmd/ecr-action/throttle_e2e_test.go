@@ -230,14 +230,11 @@ var fullScenarios = []struct {
 }{
 	{"new repository", func(*testing.T, *fullEnv) {}},
 	{"drifted repository", func(t *testing.T, f *fullEnv) {
-		_, err := f.client.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
+		createRepository(t, f.client, &ecr.CreateRepositoryInput{
 			RepositoryName:             aws.String(repoName),
 			ImageTagMutability:         types.ImageTagMutabilityImmutable,
 			ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: false},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		f.srv.ResetCalls()
 	}},
 }

@@ -4,6 +4,7 @@
 //	go run ./cmd/ecrlocal -addr 127.0.0.1:0 [-account ID] [-region R] [-data DIR]
 //	                      [-vulndb FILE] [-scan-delay DURATION]
 //	                      [-fault OPERATION=KIND:COUNT]... [-token-ttl DURATION]
+//	                      [-create-delay DURATION]
 //
 // Besides the two APIs it answers two counters for tests and benchmarks:
 //
@@ -61,6 +62,13 @@ Archive: UpdateImageStorageClass archives an image (its pulls answer 404)
 and restores it; a restored image stays ACTIVATING, still not pullable, for
 -restore-delay (default 0). Blob mounts happen only after
 PutAccountSetting BLOB_MOUNTING=ENABLED, as in ECR.
+
+Eventual consistency: -create-delay DURATION keeps a new repository
+invisible to every other call for that long after CreateRepository, as
+ECR's asynchronous creation can: API calls naming it answer
+RepositoryNotFoundException, the registry NAME_UNKNOWN, listings leave it
+out, and a second CreateRepository answers RepositoryAlreadyExistsException.
+Default 0: visible at once.
 
 CloudWatch Logs: requests with an X-Amz-Target of Logs_20140328.* are
 answered by a local CloudWatch Logs (log groups, streams and events in
@@ -129,6 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "directory for blobs (default: a temporary directory removed on exit)")
 	vulndb := fs.String("vulndb", "", "vulnerability database `FILE` for image scans (JSON; default: none, scans find nothing)")
 	scanDelay := fs.Duration("scan-delay", 0, "how long a scan stays IN_PROGRESS at least, e.g. 2s")
+	createDelay := fs.Duration("create-delay", 0, "how long a new repository stays invisible after CreateRepository, e.g. 2s")
 	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
 	restoreDelay := fs.Duration("restore-delay", 0, "how long an image restored from the archive stays ACTIVATING, e.g. 5s")
 	iamPolicy := fs.String("iam-policy", "", "authorize every call against the IAM policy in `FILE` (JSON; default: allow everything)")
@@ -160,6 +169,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *restoreDelay < 0 {
 		return fmt.Errorf("-restore-delay %v is negative", *restoreDelay)
 	}
+	if *createDelay < 0 {
+		return fmt.Errorf("-create-delay %v is negative", *createDelay)
+	}
 	if *tokenTTL <= 0 {
 		return fmt.Errorf("-token-ttl %v must be positive, e.g. 30s", *tokenTTL)
 	}
@@ -182,7 +194,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay})
+	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay, CreateDelay: *createDelay})
 	if err != nil {
 		return err
 	}

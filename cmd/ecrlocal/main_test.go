@@ -73,6 +73,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-vulndb", "testdata/does-not-exist.json"},
 		{"-scan-delay", "-1s"},
 		{"-scan-delay", "soon"},
+		{"-create-delay", "-1s"},
 		{"-token-ttl", "0s"},
 		{"-restore-delay", "-1s"},
 		{"-token-ttl", "-1m"},
@@ -98,6 +99,7 @@ func TestUsageDocumentsTheCounters(t *testing.T) {
 		"-vulndb", "-scan-delay", "fixed_version", "DescribeImageScanFindings",
 		"-fault", "=throttle:N", "blob-upload=reset:N", "blob-upload=500:N", "blob-upload=503:N",
 		"ExceptionName:N", "-token-ttl", "403 DENIED", "faults_struck",
+		"-create-delay", "RepositoryNotFoundException", "NAME_UNKNOWN",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, stderr.String())
@@ -225,6 +227,24 @@ func TestRunAppliesFaultsAndTokenTTL(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp2.Body).Decode(&rep); err != nil || rep.FaultsStruck["blob-upload"] != 1 {
 		t.Errorf("registry-calls faults_struck = %v (%v), want blob-upload 1", rep.FaultsStruck, err)
+	}
+}
+
+// TestRunCreateDelay checks -create-delay end to end on the real clock: the
+// repository answers RepositoryNotFoundException, then is there.
+func TestRunCreateDelay(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	url := startRun(t, "-create-delay", delay.String())
+	created := time.Now()
+	if code, out := callAPI(t, url, "CreateRepository", `{"repositoryName":"app"}`); code != 200 {
+		t.Fatalf("CreateRepository = %d %v", code, out)
+	}
+	if code, out := callAPI(t, url, "DescribeRepositories", `{"repositoryNames":["app"]}`); time.Since(created) < delay && (code != 400 || out["__type"] != "RepositoryNotFoundException") {
+		t.Errorf("DescribeRepositories right after the create = %d %v, want 400 RepositoryNotFoundException", code, out)
+	}
+	time.Sleep(delay)
+	if code, out := callAPI(t, url, "DescribeRepositories", `{"repositoryNames":["app"]}`); code != 200 {
+		t.Errorf("DescribeRepositories after -create-delay = %d %v, want 200", code, out)
 	}
 }
 

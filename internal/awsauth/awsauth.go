@@ -21,10 +21,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/org/ecr-action/internal/httpbound"
 	"github.com/org/ecr-action/internal/policy"
 )
 
@@ -45,6 +47,12 @@ const (
 // credentials expire; the SDK's token retriever interface takes no context.
 const tokenRefreshTimeout = 30 * time.Second
 
+// MaxResponseBytes bounds the body of an AWS API response (and of the OIDC
+// token request). The largest the action asks for is a page of 1,000 scan
+// findings, a few MiB; an endless body fails at this bound instead of
+// running the process out of memory.
+const MaxResponseBytes = 32 << 20
+
 // Options are the inputs and hooks Load needs.
 type Options struct {
 	Region          string // input aws_region; falls back to AWS_REGION, then AWS_DEFAULT_REGION
@@ -52,8 +60,12 @@ type Options struct {
 	RoleSessionName string // input role_session_name (default "ecr-action")
 	Audience        string // input audience (default "sts.amazonaws.com")
 	Getenv          func(string) string
-	HTTPClient      *http.Client        // nil = default
-	Mask            func(secret string) // called with the OIDC token (and any secret) before anything could log it
+	// Limits bound every AWS call (STS, and ECR and CloudWatch Logs through
+	// the returned config's HTTP client) and the OIDC token request in time;
+	// the zero value means httpbound's defaults. Response bodies are bounded
+	// by MaxResponseBytes.
+	Limits httpbound.Limits
+	Mask   func(secret string) // called with the OIDC token (and any secret) before anything could log it
 	// Retryer builds the retryer of every client made from the returned
 	// config, STS included; nil = the SDK's default (3 attempts).
 	Retryer func() aws.Retryer
@@ -142,10 +154,14 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		}
 	}
 
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-	if o.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
+	if o.Limits.Connect == 0 && o.Limits.ResponseHeader == 0 && o.Limits.Stall == 0 {
+		o.Limits = httpbound.Limits{Connect: httpbound.DefaultConnect, ResponseHeader: httpbound.DefaultResponseHeader, Stall: httpbound.DefaultStall}
 	}
+	// The SDK's own client, so that AWS_CA_BUNDLE still applies, with the
+	// timeouts on its transport; its responses are watched (stall, size)
+	// once the configuration is loaded.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(httpbound.Configure(o.Limits))
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithHTTPClient(httpClient)}
 	if o.Retryer != nil {
 		opts = append(opts, config.WithRetryer(o.Retryer))
 	}
@@ -153,10 +169,11 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
+	cfg.HTTPClient = httpbound.WrapDoer(cfg.HTTPClient, o.Limits.WithMaxBody(MaxResponseBytes))
 
 	secrets := &secretSet{mask: mask}
 	if o.RoleToAssume != "" {
-		fetcher, err := newTokenFetcher(getenv, o.Audience, o.HTTPClient, secrets)
+		fetcher, err := newTokenFetcher(getenv, o.Audience, cfg.HTTPClient, secrets)
 		if err != nil {
 			return aws.Config{}, err
 		}
@@ -210,12 +227,12 @@ func resolveRegion(input string, getenv func(string) string) (string, error) {
 type tokenFetcher struct {
 	url          string // request URL with the audience added
 	requestToken string
-	client       *http.Client
+	client       aws.HTTPClient
 	secrets      *secretSet
 	first        string // the token fetched by Load, used once
 }
 
-func newTokenFetcher(getenv func(string) string, audience string, client *http.Client, secrets *secretSet) (*tokenFetcher, error) {
+func newTokenFetcher(getenv func(string) string, audience string, client aws.HTTPClient, secrets *secretSet) (*tokenFetcher, error) {
 	rawURL, requestToken := getenv(TokenRequestURLVar), getenv(TokenRequestTokenVar)
 	secrets.add(requestToken)
 	var missing []string

@@ -80,7 +80,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lb := &layerBuilder{ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}}
+	lb := &layerBuilder{ctx: ctx, ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}}
 
 	type built struct {
 		platform v1.Platform
@@ -183,7 +183,11 @@ func buildOne(ctx context.Context, spec Spec, base v1.Image, p v1.Platform, scra
 		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	}
 	applyConfig(cf, spec)
-	return mutate.ConfigFile(img, cf)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, err
+	}
+	return freeze(img)
 }
 
 // applyConfig makes the Dockerfile-like changes to cf.
@@ -291,6 +295,9 @@ func basePlatforms(b Base) (*baseSet, error) {
 		}
 		return s, nil
 	case b.Image != nil:
+		if err := checkBaseConfig(b.Image); err != nil {
+			return nil, err
+		}
 		cf, err := b.Image.ConfigFile()
 		if err != nil {
 			return nil, fmt.Errorf("reading the base config: %w", err)
@@ -303,6 +310,23 @@ func basePlatforms(b Base) (*baseSet, error) {
 	default:
 		return &baseSet{scratch: true, indexType: types.OCIImageIndex}, nil
 	}
+}
+
+// MaxBaseConfigBytes bounds a base image's config, which is read and parsed
+// whole (as internal/image bounds a source's); real ones are a few KiB.
+const MaxBaseConfigBytes = 8 << 20
+
+// checkBaseConfig refuses a base image whose manifest names a config larger
+// than MaxBaseConfigBytes, before the config is fetched.
+func checkBaseConfig(img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("reading the base manifest: %w", err)
+	}
+	if m.Config.Size > MaxBaseConfigBytes {
+		return fmt.Errorf("the base image's config %s is %d bytes, more than the %d accepted", m.Config.Digest, m.Config.Size, MaxBaseConfigBytes)
+	}
+	return nil
 }
 
 // image returns the base image for p.
@@ -318,6 +342,9 @@ func (s *baseSet) image(p v1.Platform) (v1.Image, error) {
 		img, err := s.index.Image(s.digests[platformString(p)])
 		if err != nil {
 			return nil, fmt.Errorf("reading the base image for %s: %w", platformString(p), err)
+		}
+		if err := checkBaseConfig(img); err != nil {
+			return nil, fmt.Errorf("the base image for %s: %w", platformString(p), err)
 		}
 		return img, nil
 	}

@@ -3,6 +3,7 @@ package build
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -19,6 +20,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/org/ecr-action/internal/safefile"
 )
 
 // workspace resolves files' sources and keeps them inside the workspace.
@@ -121,6 +124,9 @@ func (w *workspace) check(files []File, p v1.Platform) error {
 // layerBuilder writes one compressed layer per distinct (source, dest,
 // media type), shared by the platforms whose source is the same.
 type layerBuilder struct {
+	// ctx ends a build between entries and during copies: a files line
+	// may copy a large tree, and a cancel must end it in seconds.
+	ctx   context.Context
 	ws    *workspace
 	dir   string
 	epoch time.Time
@@ -233,6 +239,9 @@ func (lb *layerBuilder) addDir(tw *tar.Writer, dir, dest string) error {
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
+		if err := lb.ctx.Err(); err != nil {
+			return err
+		}
 		full := filepath.Join(dir, e.Name())
 		target := path.Join(dest, e.Name())
 		info, err := os.Lstat(full)
@@ -277,7 +286,9 @@ func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileIn
 	if info.Mode()&0o111 != 0 {
 		mode = 0o755
 	}
-	r, err := os.Open(src)
+	// A regular file, checked again as it is opened (never a named pipe
+	// put in its place), inside the workspace.
+	r, _, err := safefile.Open(src, []string{lb.ws.root})
 	if err != nil {
 		return err
 	}
@@ -285,7 +296,7 @@ func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileIn
 	if err := tw.WriteHeader(lb.header(dest, tar.TypeReg, mode, info.Size(), "")); err != nil {
 		return err
 	}
-	n, err := io.Copy(tw, r)
+	n, err := io.Copy(tw, ctxReader{lb.ctx, r})
 	if err != nil {
 		return err
 	}
@@ -293,6 +304,19 @@ func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileIn
 		return fmt.Errorf("%s changed size while it was read", src)
 	}
 	return nil
+}
+
+// ctxReader ends a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // header is a normalized entry: owner root, no names, the epoch as time.

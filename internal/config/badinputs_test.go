@@ -2,8 +2,6 @@ package config
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
@@ -30,10 +28,8 @@ func loadCatalogue(tb testing.TB) []badinputs.Case {
 func catalogueEnv(t *testing.T, c badinputs.Case) func(string) string {
 	t.Helper()
 	ws, temp := t.TempDir(), t.TempDir()
-	for link, target := range c.Symlinks {
-		if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
-			t.Fatal(err)
-		}
+	if err := c.Prepare(ws); err != nil {
+		t.Fatal(err)
 	}
 	vars := map[string]string{}
 	for _, d := range Definitions() {
@@ -46,6 +42,9 @@ func catalogueEnv(t *testing.T, c badinputs.Case) func(string) string {
 		"GITHUB_WORKSPACE": ws, "RUNNER_TEMP": temp, "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main",
 		"GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch", "GITHUB_SHA": testSHA,
 	} {
+		vars[k] = v
+	}
+	for k, v := range c.EnvIn(ws) {
 		vars[k] = v
 	}
 	return func(k string) string { return vars[k] }

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/org/ecr-action/internal/policy"
+	"github.com/org/ecr-action/internal/safefile"
+	"github.com/org/ecr-action/internal/tags"
 )
 
 // Tag is one resource tag.
@@ -400,7 +401,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	// git context of the tags) is, with lifecycle_policy, the only file read.
 	c.Image = loadImage(imageInputs{
 		in: in, withDefault: withDefault, boolean: boolean, bad: bad,
-		getenv: getenv, readFile: os.ReadFile,
+		getenv: getenv, readFile: readEventFile,
 		workspace: c.Workspace, runnerTemp: getenv("RUNNER_TEMP"),
 	}, func(w string) { c.Warnings = append(c.Warnings, w) })
 
@@ -425,6 +426,13 @@ var (
 	// also travels in a URL query, so no spaces or control characters.
 	audiencePattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 )
+
+// readEventFile reads the runner's event payload (GITHUB_EVENT_PATH, which
+// the runner writes outside the workspace): a regular file, never a pipe or
+// a device, of at most tags.MaxEventBytes, its size checked before reading.
+func readEventFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, nil, tags.MaxEventBytes)
+}
 
 // workspaceDir returns the absolute, cleaned GITHUB_WORKSPACE, or the
 // working directory when it is unset.
@@ -457,20 +465,16 @@ func readPolicyInput(value, workspace string, wsErr error) (text, source string,
 	if err != nil {
 		return "", value, err
 	}
-	f, err := os.Open(path)
+	data, err := safefile.ReadFile(path, []string{workspace}, maxLifecycleFileBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		var tl *safefile.TooLargeError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", show(value))
+		case errors.As(err, &tl):
+			return "", value, fmt.Errorf("%s is larger than %d bytes", show(value), maxLifecycleFileBytes)
 		}
-		return "", value, fmt.Errorf("reading %s: %v", show(value), unwrapPath(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxLifecycleFileBytes+1))
-	if err != nil {
-		return "", value, fmt.Errorf("reading %s: %v", show(value), unwrapPath(err))
-	}
-	if len(data) > maxLifecycleFileBytes {
-		return "", value, fmt.Errorf("%s is larger than %d bytes", show(value), maxLifecycleFileBytes)
+		return "", value, fmt.Errorf("reading the policy file: %v", err)
 	}
 	return string(data), value, nil
 }

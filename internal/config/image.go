@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/org/ecr-action/internal/safefile"
 	"github.com/org/ecr-action/internal/tags"
 )
 
@@ -61,6 +64,10 @@ type File struct{ Src, Dest string }
 
 // Scratch is the base_image value for an image built from nothing.
 const Scratch = "scratch"
+
+// MaxFilesLines bounds the files input: each line is a layer, and registries
+// and runtimes handle images of a few hundred layers at most.
+const MaxFilesLines = 1000
 
 // buildInputs are the inputs that only apply to a built image (base_image).
 var buildInputs = []string{"files", "entrypoint", "cmd", "env", "workdir", "labels", "platforms"}
@@ -241,6 +248,9 @@ func parseSource(raw, workspace, runnerTemp string) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkOCILayout(p, []string{workspace, runnerTemp}); err != nil {
+			return nil, err
+		}
 		s.Path, s.Ref = p, ref
 	case TransportDockerArchive:
 		if strings.Contains(rest, ":") {
@@ -249,6 +259,9 @@ func parseSource(raw, workspace, runnerTemp string) (*Source, error) {
 		p, err := imagePath(rest, workspace, runnerTemp)
 		if err != nil {
 			return nil, err
+		}
+		if _, _, err := safefile.Regular(p, []string{workspace, runnerTemp}); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("the docker-archive file %v; give a `docker save` tarball", err)
 		}
 		s.Path = p
 	case TransportDockerDaemon:
@@ -292,6 +305,50 @@ func imagePath(p, workspace, runnerTemp string) (string, error) {
 	return "", fmt.Errorf("path %s is outside the workspace (%s) and RUNNER_TEMP (%s); write the image under one of them", show(p), workspace, orNone(runnerTemp))
 }
 
+// MaxOCIIndexBytes bounds an OCI layout's index.json: ECR's limit for a
+// manifest, which an image index is too.
+const MaxOCIIndexBytes = 4 << 20
+
+// checkOCILayout checks, with lstat and readlink only, the parts of the OCI
+// layout at dir (resolved) that are read first: dir is a directory, its
+// index.json and oci-layout regular files, its blobs and blobs/sha256
+// directories, each inside roots after its symbolic links are resolved. The
+// blobs themselves are checked when the layout is read (internal/image). A
+// layout that does not exist yet is left to that step too: inputs are read
+// before anything is built.
+func checkOCILayout(dir string, roots []string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, err := safefile.Dir(dir, roots); err != nil {
+		return fmt.Errorf("the OCI layout %v", err)
+	}
+	index := filepath.Join(dir, "index.json")
+	if _, err := os.Lstat(index); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s is not an OCI image layout (no index.json): write one with `docker buildx build --output type=oci,dest=out.tar` and untar it, or `crane pull --format=oci`", show(dir))
+	}
+	_, fi, err := safefile.Regular(index, roots)
+	if err != nil {
+		return fmt.Errorf("the OCI layout's index.json %v", err)
+	}
+	if fi.Size() > MaxOCIIndexBytes {
+		return fmt.Errorf("the OCI layout's index.json is %d bytes, more than %d (ECR's manifest limit)", fi.Size(), MaxOCIIndexBytes)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "oci-layout")); err == nil {
+		if _, _, err := safefile.Regular(filepath.Join(dir, "oci-layout"), roots); err != nil {
+			return fmt.Errorf("the OCI layout's oci-layout file %v", err)
+		}
+	}
+	for _, sub := range []string{"blobs", filepath.Join("blobs", "sha256")} {
+		if _, err := os.Lstat(filepath.Join(dir, sub)); err == nil {
+			if _, err := safefile.Dir(filepath.Join(dir, sub), roots); err != nil {
+				return fmt.Errorf("the OCI layout's %s directory %v", sub, err)
+			}
+		}
+	}
+	return nil
+}
+
 func orNone(v string) string {
 	if v == "" {
 		return "unset"
@@ -323,7 +380,12 @@ func loadBuild(p imageInputs, base string) *Build {
 	}
 
 	dests := map[string]bool{}
-	for _, line := range lines(in("files")) {
+	fileLines := lines(in("files"))
+	if len(fileLines) > MaxFilesLines {
+		bad("files", "", "has %d lines; at most %d are accepted (each line is one layer of the image): copy a directory with one line instead of its files one by one", len(fileLines), MaxFilesLines)
+		fileLines = nil
+	}
+	for _, line := range fileLines {
 		f, err := parseFile(line, p.workspace)
 		switch {
 		case err != nil:
@@ -450,10 +512,18 @@ func parseFile(line, workspace string) (File, error) {
 	if filepath.IsAbs(src) {
 		return File{}, fmt.Errorf("source %s must be relative to the workspace (GITHUB_WORKSPACE)", show(src))
 	}
-	if _, inside, err := within(workspace, src); err != nil {
+	resolved, inside, err := within(workspace, src)
+	if err != nil {
 		return File{}, err
 	} else if !inside {
 		return File{}, fmt.Errorf("source %s leaves the workspace; files are copied from inside GITHUB_WORKSPACE only", show(src))
+	}
+	// A source that exists already (without platform variables) must be
+	// a file or a directory: a named pipe or a device is never read.
+	if !strings.Contains(src, "$") {
+		if fi, err := os.Stat(resolved); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+			return File{}, fmt.Errorf("source %s is %s; files copies regular files and directories", show(src), safefile.Kind(fi.Mode()))
+		}
 	}
 	return File{Src: src, Dest: dest}, nil
 }

@@ -52,10 +52,11 @@ func operations() map[string]operation {
 		"GetRegistryScanningConfiguration": (*Server).getRegistryScanningConfiguration,
 		"PutRegistryScanningConfiguration": (*Server).putRegistryScanningConfiguration,
 
-		"GetAccountSetting":       (*Server).getAccountSetting,
-		"PutAccountSetting":       (*Server).putAccountSetting,
-		"ListImageReferrers":      (*Server).listImageReferrers,
-		"UpdateImageStorageClass": (*Server).updateImageStorageClass,
+		"GetAccountSetting":                       (*Server).getAccountSetting,
+		"PutAccountSetting":                       (*Server).putAccountSetting,
+		"ListImageReferrers":                      (*Server).listImageReferrers,
+		"UpdateImageStorageClass":                 (*Server).updateImageStorageClass,
+		"BatchGetRepositoryScanningConfiguration": (*Server).batchGetRepositoryScanningConfiguration,
 	}
 }
 

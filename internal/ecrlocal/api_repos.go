@@ -180,7 +180,7 @@ func (s *Server) createRepository(body []byte, host string) (any, *apiError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, exists := s.repos[in.RepositoryName]; exists {
+	if s.nameTakenLocked(in.RepositoryName) {
 		return nil, &apiError{code: "RepositoryAlreadyExistsException", msg: fmt.Sprintf("The repository with name '%s' already exists in the registry with id '%s'", in.RepositoryName, s.account)}
 	}
 	r := newRepository(in.RepositoryName, s.now())
@@ -191,7 +191,7 @@ func (s *Server) createRepository(body []byte, host string) (any, *apiError) {
 	}
 	r.encType, r.kmsKey = enc.EncryptionType, enc.KmsKey
 	mergeTags(r, in.Tags)
-	s.repos[r.name] = r
+	s.addRepositoryLocked(r)
 	return map[string]any{"repository": s.repositoryJSON(r, host)}, nil
 }
 

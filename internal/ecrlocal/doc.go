@@ -8,10 +8,16 @@
 // BatchGetImage see, and an image put with PutImage can be pulled.
 //
 // Images are scanned for real, from their layers: see Options.VulnDB,
-// LoadVulnDB and ScanHook. Scan on push (the repository's scanOnPush, or a
-// BASIC SCAN_ON_PUSH registry rule), ENHANCED registry rules and
+// LoadVulnDB and ScanHook. Scan on push follows the repository's effective
+// scanning configuration, as BatchGetRepositoryScanningConfiguration reports
+// it (see api_scanconfig.go: with registry rules, a repository no
+// SCAN_ON_PUSH filter matches is MANUAL whatever its own scanOnPush); it and
 // StartImageScan queue a scan that one background worker runs after the push
 // has returned; DescribeImageScanFindings and DescribeImages report it.
+//
+// Options.CreateDelay models ECR's asynchronous repository creation: a new
+// repository is invisible to every other call for that long (see
+// consistency.go).
 //
 // It follows ECR's documented behaviour (see ../../shared/design/ecr-rules.md
 // and the ECR API Reference, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/):

@@ -423,7 +423,7 @@ func (a *IAM) ecrChecks(op string, body []byte) []check {
 	switch {
 	case f.ResourceArn != "":
 		return []check{{action, f.ResourceArn}}
-	case op == "DescribeRepositories":
+	case op == "DescribeRepositories" || op == "BatchGetRepositoryScanningConfiguration":
 		if len(f.RepositoryNames) == 0 {
 			return []check{{action, a.repositoryARN(f.RegistryID, "*")}}
 		}

@@ -226,36 +226,23 @@ func scannable(img *image) bool {
 	return false
 }
 
-// scanOnPushLocked starts the scan a push calls for: with BASIC scanning when
-// the repository has scanOnPush or a SCAN_ON_PUSH rule covers it, with
-// ENHANCED scanning when a SCAN_ON_PUSH or CONTINUOUS_SCAN rule covers it
-// (continuous wins when both do). An image scanned before is not scanned
-// again. The caller holds s.mu for writing.
+// scanOnPushLocked starts the scan a push calls for: when the repository's
+// effective scanning configuration (effectiveScanLocked) scans on push,
+// basic or enhanced (CONTINUOUS_SCAN scans on push too). An image scanned
+// before is not scanned again. The caller holds s.mu for writing.
 func (s *Server) scanOnPushLocked(r *repository, img *image) {
 	if _, scanned := r.scans[img.digest]; scanned {
 		return
 	}
-	if s.scanType == scanTypeEnhanced {
-		freq := ""
-		for _, rule := range s.scanRules {
-			if (rule.frequency == freqScanOnPush || rule.frequency == freqContinuous) && rule.matches(r.name) && freq != freqContinuous {
-				freq = rule.frequency
-			}
-		}
-		if freq != "" {
-			s.startScanLocked(r, img, true, freq)
-		}
+	eff := s.effectiveScanLocked(r)
+	if !eff.scanned() {
 		return
 	}
-	on := r.scanOnPush
-	for _, rule := range s.scanRules {
-		if rule.frequency == freqScanOnPush && rule.matches(r.name) {
-			on = true
-		}
+	if s.scanType == scanTypeEnhanced {
+		s.startScanLocked(r, img, true, eff.frequency)
+		return
 	}
-	if on {
-		s.startScanLocked(r, img, false, "")
-	}
+	s.startScanLocked(r, img, false, "")
 }
 
 // scanImage does one scan's work outside the state lock: it reads the

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/org/ecr-action/internal/awsjson"
@@ -33,6 +34,10 @@ type Options struct {
 	// RestoreDelay is how long an image restored from the archive stays
 	// ACTIVATING (not pullable) before it is ACTIVE; default 0.
 	RestoreDelay time.Duration
+	// CreateDelay is how long a new repository stays invisible to every
+	// other call, API and registry, after CreateRepository (ECR creates
+	// repositories asynchronously; see consistency.go); default 0.
+	CreateDelay time.Duration
 }
 
 // Defaults used when Options leave a field empty.
@@ -58,11 +63,15 @@ type Server struct {
 	blobs   *blobStore
 	now     func() time.Time
 
-	mu       sync.RWMutex
-	repos    map[string]*repository
-	tokens   map[string]time.Time // registry password -> expiry
-	issued   []string             // every registry password issued, for leak checks
-	tokenTTL time.Duration
+	mu      sync.RWMutex
+	repos   map[string]*repository
+	pending map[string]pendingRepo // created, not yet visible; see consistency.go
+
+	createDelay  time.Duration
+	pendingCount atomic.Int64         // len(pending), read without the lock
+	tokens       map[string]time.Time // registry password -> expiry
+	issued       []string             // every registry password issued, for leak checks
+	tokenTTL     time.Duration
 
 	uploadsMu sync.Mutex
 	uploads   map[string]*upload
@@ -110,6 +119,9 @@ func New(opts Options) (*Server, error) {
 	if opts.ScanDelay < 0 {
 		return nil, fmt.Errorf("scan delay %v is negative", opts.ScanDelay)
 	}
+	if err := validateCreateDelay(opts.CreateDelay); err != nil {
+		return nil, err
+	}
 	if err := validateTokenTTL(opts.TokenTTL); err != nil {
 		return nil, err
 	}
@@ -129,10 +141,13 @@ func New(opts Options) (*Server, error) {
 		blobs:    bs,
 		now:      time.Now,
 		repos:    map[string]*repository{},
+		pending:  map[string]pendingRepo{},
 		tokens:   map[string]time.Time{},
 		uploads:  map[string]*upload{},
 		regCalls: map[string]int{},
 		tokenTTL: opts.TokenTTL,
+
+		createDelay: opts.CreateDelay,
 
 		regFaults:    map[string][]RegistryFault{},
 		faultsStruck: map[string]int{},
@@ -170,6 +185,7 @@ func (s *Server) Close() error {
 // GET /_ecrlocal/registry-calls (RegistryCalls and UploadedBytes as
 // {"calls":{...},"uploaded_bytes":N}).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.promoteDue()
 	switch {
 	case r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/"):
 		s.serveRegistry(w, r)

@@ -22,6 +22,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/org/ecr-action/internal/safefile"
 	"github.com/org/ecr-action/internal/units"
 )
 
@@ -56,7 +57,9 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 	fail := func(format string, args ...any) (*Artifact, error) {
 		return nil, fmt.Errorf("source %s: "+format, append([]any{source}, args...)...)
 	}
-	f, err := os.Open(file)
+	// Checked to be a regular file before it is opened: a named pipe
+	// would block open(2).
+	f, _, err := safefile.Open(file, nil)
 	if err != nil {
 		return fail("%w", err)
 	}
@@ -195,6 +198,9 @@ type tarEntry struct {
 
 type tarIndex map[string]tarEntry
 
+// maxTarEntries bounds the index of a tarball's entries.
+const maxTarEntries = 100_000
+
 // indexTar reads the headers of the tarball in f once, seeking over the
 // content, and records where each file's content is.
 func indexTar(f *os.File) (tarIndex, error) {
@@ -207,6 +213,9 @@ func indexTar(f *os.File) (tarIndex, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if len(idx) >= maxTarEntries {
+			return nil, fmt.Errorf("more than %d entries; a `docker save` tarball has a few per layer", maxTarEntries)
 		}
 		name := path.Clean(h.Name)
 		switch h.Typeflag {

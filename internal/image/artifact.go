@@ -80,7 +80,7 @@ func (a *Artifact) describe() error {
 	}
 	s := &sizer{seen: map[v1.Hash]bool{}, platforms: map[string]bool{}}
 	if a.Index != nil {
-		err = s.index(a.Index)
+		err = s.index(a.Index, 0)
 	} else {
 		err = s.image(a.Image, nil)
 	}
@@ -112,7 +112,13 @@ func (s *sizer) add(h v1.Hash, n int64) bool {
 	return true
 }
 
-func (s *sizer) index(idx v1.ImageIndex) error {
+// index adds up idx, depth indexes deep. An index seen before is not walked
+// again, so an index that lists itself (possible where digests are not
+// verified) ends; the depth bound ends any other endless chain.
+func (s *sizer) index(idx v1.ImageIndex, depth int) error {
+	if depth > maxGraphDepth {
+		return fmt.Errorf("indexes are nested more than %d deep: does an index list itself?", maxGraphDepth)
+	}
 	raw, err := idx.RawManifest()
 	if err != nil {
 		return fmt.Errorf("reading the index manifest: %w", err)
@@ -121,19 +127,27 @@ func (s *sizer) index(idx v1.ImageIndex) error {
 	if err != nil {
 		return err
 	}
-	s.add(h, int64(len(raw)))
+	if !s.add(h, int64(len(raw))) {
+		return nil
+	}
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return fmt.Errorf("parsing the index manifest: %w", err)
 	}
 	for _, d := range im.Manifests {
+		if (d.MediaType.IsIndex() || d.MediaType.IsImage()) && d.Size > MaxManifestBytes {
+			return fmt.Errorf("manifest %s of index %s is %d bytes, more than ECR's manifest limit of %d", d.Digest, h, d.Size, MaxManifestBytes)
+		}
 		switch {
 		case d.MediaType.IsIndex():
+			if s.seen[d.Digest] {
+				continue
+			}
 			child, err := idx.ImageIndex(d.Digest)
 			if err != nil {
 				return fmt.Errorf("reading index %s: %w", d.Digest, err)
 			}
-			if err := s.index(child); err != nil {
+			if err := s.index(child, depth+1); err != nil {
 				return err
 			}
 		case d.MediaType.IsImage():
@@ -166,6 +180,9 @@ func (s *sizer) image(img v1.Image, p *v1.Platform) error {
 	m, err := img.Manifest()
 	if err != nil {
 		return fmt.Errorf("parsing the image manifest: %w", err)
+	}
+	if m.Config.Size > MaxConfigBytes {
+		return fmt.Errorf("the config %s of image %s is %d bytes, more than the %d accepted", m.Config.Digest, h, m.Config.Size, MaxConfigBytes)
 	}
 	s.add(m.Config.Digest, m.Config.Size)
 	for _, l := range m.Layers {

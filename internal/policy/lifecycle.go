@@ -150,6 +150,12 @@ func ValidateLifecyclePolicy(doc string) error {
 	if dec.More() {
 		return &ValidationError{Problems: []string{"trailing data after the JSON document"}}
 	}
+	// A key given twice is read by its last value here (and by Go's
+	// case-insensitive matching, "Rules" would count as "rules"), but ECR
+	// may read it otherwise: what is sent must be what was validated.
+	if where, key, dup := DuplicateKey(doc); dup {
+		return &ValidationError{Problems: []string{fmt.Sprintf("key %q is given twice in %s (keys are compared ignoring case, as the validation reads them); give each key once", key, where)}}
+	}
 	if bad := unknownKeys(json.RawMessage(doc), "rules"); len(bad) > 0 {
 		return &ValidationError{Problems: []string{fmt.Sprintf("unknown field %s at the top level: the document is {\"rules\": [...]}, and ECR's field names are case-sensitive", strings.Join(bad, ", "))}}
 	}
@@ -365,4 +371,58 @@ func EqualLifecyclePolicies(a, b string) bool {
 func IsValidationError(err error) bool {
 	var v *ValidationError
 	return errors.As(err, &v)
+}
+
+// DuplicateKey finds the first object in the JSON document doc that holds
+// the same key twice, keys compared ignoring case (Go's encoding/json
+// matches struct fields that way). where is a path such as rules[0].selection.
+// A document that is not valid JSON has no duplicate reported.
+func DuplicateKey(doc string) (where, key string, found bool) {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var walk func(path string) bool
+	walk = func(path string) bool {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return false
+				}
+				k, _ := kt.(string)
+				folded := strings.ToLower(k)
+				if seen[folded] {
+					where, key, found = path, k, true
+					return true
+				}
+				seen[folded] = true
+				child := k
+				if path != "" {
+					child = path + "." + k
+				}
+				if walk(child) {
+					return true
+				}
+			}
+			dec.Token() // '}'
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if walk(fmt.Sprintf("%s[%d]", path, i)) {
+					return true
+				}
+			}
+			dec.Token() // ']'
+		}
+		return false
+	}
+	walk("")
+	if found && where == "" {
+		where = "the top-level object"
+	}
+	return where, key, found
 }

@@ -648,3 +648,25 @@ func TestRepositoryPolicyRulesAgreeWithTheGuidesExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestDuplicateKey(t *testing.T) {
+	for _, c := range []struct {
+		doc, where, key string
+		found           bool
+	}{
+		{`{"rules":[],"rules":[]}`, "the top-level object", "rules", true},
+		{`{"rules":[{"selection":{"tagStatus":"any","TagStatus":"x"}}]}`, "rules[0].selection", "TagStatus", true},
+		{`{"rules":[{"a":1},{"a":1}]}`, "", "", false},
+		{`{"a":{"b":1},"c":{"b":2}}`, "", "", false},
+		{`not json`, "", "", false},
+	} {
+		where, key, found := DuplicateKey(c.doc)
+		if where != c.where || key != c.key || found != c.found {
+			t.Errorf("DuplicateKey(%s) = %q, %q, %v; want %q, %q, %v", c.doc, where, key, found, c.where, c.key, c.found)
+		}
+	}
+	doc := `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}],"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`
+	if err := ValidateLifecyclePolicy(doc); err == nil || !strings.Contains(err.Error(), `"rules" is given twice`) {
+		t.Errorf("a policy with two rules keys: %v, want a duplicate key error", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/policy"
+	"github.com/org/ecr-action/internal/settle"
 )
 
 // API is the part of the ECR client reconcile uses.
@@ -76,11 +78,31 @@ type Result struct {
 	Notes []string
 	// Writes counts the write calls this run made.
 	Writes int
+	// Fresh is true when the repository was created during this run, by
+	// this job or by one racing it: ECR may not show it everywhere yet
+	// (see internal/settle), so later calls naming it, the registry's
+	// included, should tolerate "not found" for a short while.
+	Fresh bool
+	// Settled is how long calls waited for a fresh repository to appear.
+	Settled time.Duration
+}
+
+// Options tune Reconcile.
+type Options struct {
+	// Settle is how calls naming a repository created during the run are
+	// retried while ECR still answers RepositoryNotFoundException; the
+	// zero value is settle's defaults.
+	Settle settle.Policy
 }
 
 // Reconcile ensures the repository c describes.
 func Reconcile(ctx context.Context, api API, c *config.Config) (*Result, error) {
-	r := &reconciler{api: api, c: c, res: &Result{}}
+	return ReconcileWith(ctx, api, c, Options{})
+}
+
+// ReconcileWith is Reconcile with options.
+func ReconcileWith(ctx context.Context, api API, c *config.Config, o Options) (*Result, error) {
+	r := &reconciler{api: api, c: c, res: &Result{}, settle: o.Settle}
 	if err := r.run(ctx); err != nil {
 		return r.res, err
 	}
@@ -88,9 +110,28 @@ func Reconcile(ctx context.Context, api API, c *config.Config) (*Result, error) 
 }
 
 type reconciler struct {
-	api API
-	c   *config.Config
-	res *Result
+	api    API
+	c      *config.Config
+	res    *Result
+	settle settle.Policy
+}
+
+// IsRepositoryNotFound reports ECR's RepositoryNotFoundException.
+func IsRepositoryNotFound(err error) bool {
+	var nf *types.RepositoryNotFoundException
+	return errors.As(err, &nf)
+}
+
+// call runs fn, one ECR call naming the repository. Once the repository is
+// fresh (created during this run), RepositoryNotFoundException is retried
+// with settle's bounded backoff.
+func (r *reconciler) call(ctx context.Context, fn func() error) error {
+	if !r.res.Fresh {
+		return fn()
+	}
+	st, err := r.settle.Do(ctx, fn, IsRepositoryNotFound)
+	r.res.Settled += st.Waited
+	return err
 }
 
 func (r *reconciler) add(setting, desired, found, action string) {
@@ -175,13 +216,22 @@ func (r *reconciler) create(ctx context.Context) (*types.Repository, error) {
 	var exists *types.RepositoryAlreadyExistsException
 	if errors.As(err, &exists) {
 		// Another job created it between our read and our write: reconcile
-		// the repository as it is.
-		repo, err := r.describe(ctx)
+		// the repository as it is. Its create may not have settled yet, so
+		// reads can still answer RepositoryNotFoundException for a while.
+		r.res.Fresh = true
+		var repo *types.Repository
+		err := r.call(ctx, func() error {
+			out, err := r.api.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{c.Repository}})
+			if err == nil && len(out.Repositories) == 0 {
+				return fmt.Errorf("DescribeRepositories returned no repository: %w", &types.RepositoryNotFoundException{Message: aws.String("empty answer")})
+			}
+			if err == nil {
+				repo = &out.Repositories[0]
+			}
+			return err
+		})
 		if err != nil {
-			return nil, err
-		}
-		if repo == nil {
-			return nil, fmt.Errorf("creating repository %q: ECR said it exists, then that it does not", c.Repository)
+			return nil, fmt.Errorf("creating repository %q: ECR said it exists (another job created it), then that it does not: %w", c.Repository, err)
 		}
 		r.res.Notes = append(r.res.Notes, "another job created the repository at the same time; its settings were reconciled")
 		r.add("Repository", c.Repository, c.Repository, Unchanged)
@@ -198,6 +248,7 @@ func (r *reconciler) create(ctx context.Context) (*types.Repository, error) {
 		return nil, fmt.Errorf("creating repository %q: %w", c.Repository, err)
 	}
 	r.res.Created = true
+	r.res.Fresh = true
 	r.add("Repository", c.Repository, "(none)", Created)
 	r.add("Encryption", encryptionText(c.EncryptionType, c.KMSKeyARN), "(none)", Created)
 	r.add("Scan on push", fmt.Sprint(c.ScanOnPush), "(none)", Created)
@@ -269,9 +320,12 @@ func (r *reconciler) scanOnPush(ctx context.Context, repo *types.Repository) err
 		return nil
 	}
 	r.res.Writes++
-	if _, err := r.api.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{
-		RepositoryName:             aws.String(r.c.Repository),
-		ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: r.c.ScanOnPush},
+	if err := r.call(ctx, func() error {
+		_, err := r.api.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{
+			RepositoryName:             aws.String(r.c.Repository),
+			ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: r.c.ScanOnPush},
+		})
+		return err
 	}); err != nil {
 		return fmt.Errorf("setting scan on push of %q: %w", r.c.Repository, err)
 	}
@@ -304,7 +358,7 @@ func (r *reconciler) mutability(ctx context.Context, repo *types.Repository) err
 		})
 	}
 	r.res.Writes++
-	if _, err := r.api.PutImageTagMutability(ctx, in); err != nil {
+	if err := r.call(ctx, func() error { _, err := r.api.PutImageTagMutability(ctx, in); return err }); err != nil {
 		return fmt.Errorf("setting tag mutability of %q: %w", r.c.Repository, err)
 	}
 	r.add("Tag mutability", desired, found, Updated)
@@ -315,7 +369,11 @@ func (r *reconciler) lifecycle(ctx context.Context) error {
 	c := r.c
 	found := ""
 	if !r.res.Created {
-		out, err := r.api.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(c.Repository)})
+		var out *ecr.GetLifecyclePolicyOutput
+		err := r.call(ctx, func() (err error) {
+			out, err = r.api.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(c.Repository)})
+			return err
+		})
 		var none *types.LifecyclePolicyNotFoundException
 		switch {
 		case errors.As(err, &none):
@@ -332,7 +390,10 @@ func (r *reconciler) lifecycle(ctx context.Context) error {
 			r.add("Lifecycle policy", "(none)", foundText, Unchanged)
 		case policy.IsGeneratedLifecyclePolicy(found):
 			r.res.Writes++
-			if _, err := r.api.DeleteLifecyclePolicy(ctx, &ecr.DeleteLifecyclePolicyInput{RepositoryName: aws.String(c.Repository)}); err != nil {
+			if err := r.call(ctx, func() error {
+				_, err := r.api.DeleteLifecyclePolicy(ctx, &ecr.DeleteLifecyclePolicyInput{RepositoryName: aws.String(c.Repository)})
+				return err
+			}); err != nil {
 				return fmt.Errorf("removing the lifecycle policy of %q: %w", c.Repository, err)
 			}
 			r.add("Lifecycle policy", "(none)", foundText, Removed)
@@ -351,9 +412,12 @@ func (r *reconciler) lifecycle(ctx context.Context) error {
 		return nil
 	}
 	r.res.Writes++
-	if _, err := r.api.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{
-		RepositoryName:      aws.String(c.Repository),
-		LifecyclePolicyText: aws.String(c.LifecyclePolicy),
+	if err := r.call(ctx, func() error {
+		_, err := r.api.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{
+			RepositoryName:      aws.String(c.Repository),
+			LifecyclePolicyText: aws.String(c.LifecyclePolicy),
+		})
+		return err
 	}); err != nil {
 		return fmt.Errorf("putting the lifecycle policy of %q: %w", c.Repository, err)
 	}
@@ -408,7 +472,11 @@ func (r *reconciler) repositoryPolicy(ctx context.Context) error {
 	}
 	found := ""
 	if !r.res.Created {
-		out, err := r.api.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String(c.Repository)})
+		var out *ecr.GetRepositoryPolicyOutput
+		err := r.call(ctx, func() (err error) {
+			out, err = r.api.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String(c.Repository)})
+			return err
+		})
 		var none *types.RepositoryPolicyNotFoundException
 		switch {
 		case errors.As(err, &none):
@@ -434,7 +502,10 @@ func (r *reconciler) repositoryPolicy(ctx context.Context) error {
 		r.add("Cross-account pull", desiredText, foundText, Unchanged)
 	case merged == "":
 		r.res.Writes++
-		if _, err := r.api.DeleteRepositoryPolicy(ctx, &ecr.DeleteRepositoryPolicyInput{RepositoryName: aws.String(c.Repository)}); err != nil {
+		if err := r.call(ctx, func() error {
+			_, err := r.api.DeleteRepositoryPolicy(ctx, &ecr.DeleteRepositoryPolicyInput{RepositoryName: aws.String(c.Repository)})
+			return err
+		}); err != nil {
 			return fmt.Errorf("removing the repository policy of %q: %w", c.Repository, err)
 		}
 		r.add("Cross-account pull", desiredText, foundText, Removed)
@@ -442,9 +513,12 @@ func (r *reconciler) repositoryPolicy(ctx context.Context) error {
 		r.add("Cross-account pull", desiredText, foundText, Unchanged)
 	default:
 		r.res.Writes++
-		if _, err := r.api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{
-			RepositoryName: aws.String(c.Repository),
-			PolicyText:     aws.String(merged),
+		if err := r.call(ctx, func() error {
+			_, err := r.api.SetRepositoryPolicy(ctx, &ecr.SetRepositoryPolicyInput{
+				RepositoryName: aws.String(c.Repository),
+				PolicyText:     aws.String(merged),
+			})
+			return err
 		}); err != nil {
 			return fmt.Errorf("setting the repository policy of %q: %w", c.Repository, err)
 		}
@@ -480,7 +554,11 @@ func (r *reconciler) tags(ctx context.Context) error {
 		r.add("Tags", desiredText, "(none)", Created)
 		return nil
 	}
-	out, err := r.api.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: aws.String(r.res.Repository.ARN)})
+	var out *ecr.ListTagsForResourceOutput
+	err := r.call(ctx, func() (err error) {
+		out, err = r.api.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: aws.String(r.res.Repository.ARN)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("listing the tags of %q: %w", c.Repository, err)
 	}
@@ -506,7 +584,10 @@ func (r *reconciler) tags(ctx context.Context) error {
 		return nil
 	}
 	r.res.Writes++
-	if _, err := r.api.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String(r.res.Repository.ARN), Tags: missing}); err != nil {
+	if err := r.call(ctx, func() error {
+		_, err := r.api.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String(r.res.Repository.ARN), Tags: missing})
+		return err
+	}); err != nil {
 		return fmt.Errorf("tagging repository %q: %w", c.Repository, err)
 	}
 	r.add("Tags", desiredText, foundText, Updated)

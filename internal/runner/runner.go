@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/org/ecr-action/internal/config"
@@ -79,6 +80,12 @@ type Outcome struct {
 	Outputs  map[string]string // parsed from GITHUB_OUTPUT
 	Summary  string            // GITHUB_STEP_SUMMARY
 	Env      map[string]string // parsed from GITHUB_ENV
+	// MaxRSS bounds the process's peak resident memory in bytes from
+	// above: Linux's ru_maxrss of a child started with vfork (as os/exec
+	// does) also counts the parent's resident pages until the exec, so it
+	// is at least the test process's own peak. For the action's own
+	// figure run the binary under /usr/bin/time -v.
+	MaxRSS int64
 	// Files holds the raw content of every file-command file the step was
 	// given (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE, GITHUB_PATH,
 	// GITHUB_STEP_SUMMARY), by variable name, as the process left it.
@@ -187,6 +194,11 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 			out.ExitCode = cmd.ProcessState.ExitCode() // exited 0 after the cancel
 		default:
 			return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
+		}
+	}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			out.MaxRSS = ru.Maxrss << 10 // Linux reports KiB
 		}
 	}
 	out.RawLog = log.String()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -22,13 +23,15 @@ type Context struct {
 	CommitTime                            time.Time // SOURCE_DATE_EPOCH, else a push's head_commit.timestamp; zero if unknown
 }
 
-// maxEventBytes bounds the event payload read; GitHub's are far smaller.
-const maxEventBytes = 25 << 20
+// MaxEventBytes bounds the event payload read; GitHub's are far smaller.
+const MaxEventBytes = 25 << 20
 
 // ContextFromEnv reads the git context the runner provides: the GITHUB_*
 // variables through getenv and the event payload at GITHUB_EVENT_PATH through
-// readFile. A missing or unreadable event file is not an error (a local run
-// has none); a payload that is not JSON is. SOURCE_DATE_EPOCH, when set, is
+// readFile. A missing event file, or one the process may not read, is not an
+// error (a local run has none); any other failure to read it (readFile
+// refuses a named pipe, a device or a file over MaxEventBytes) and a payload
+// that is not JSON are. SOURCE_DATE_EPOCH, when set, is
 // the commit time and must be a whole number of seconds since 1970.
 func ContextFromEnv(getenv func(string) string, readFile func(string) ([]byte, error)) (Context, error) {
 	c := Context{
@@ -54,9 +57,17 @@ func ContextFromEnv(getenv func(string) string, readFile func(string) ([]byte, e
 		} `json:"head_commit"`
 	}
 	if path := getenv("GITHUB_EVENT_PATH"); path != "" {
-		if data, err := readFile(path); err == nil {
-			if len(data) > maxEventBytes {
-				return Context{}, fmt.Errorf("the event payload GITHUB_EVENT_PATH=%s is larger than %d bytes", strconv.Quote(path), maxEventBytes)
+		data, err := readFile(path)
+		switch {
+		case err == nil:
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+			data = nil
+		default:
+			return Context{}, fmt.Errorf("the event payload GITHUB_EVENT_PATH=%s cannot be read: %v; it is the runner's event.json, a regular file of at most %d bytes", strconv.Quote(path), err, MaxEventBytes)
+		}
+		if data != nil {
+			if len(data) > MaxEventBytes {
+				return Context{}, fmt.Errorf("the event payload GITHUB_EVENT_PATH=%s is larger than %d bytes", strconv.Quote(path), MaxEventBytes)
 			}
 			if err := json.Unmarshal(data, &event); err != nil {
 				return Context{}, fmt.Errorf("the event payload GITHUB_EVENT_PATH=%s is not a JSON event: %v; unset GITHUB_EVENT_PATH for a run without one", strconv.Quote(path), err)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Case is one bad input.
@@ -31,10 +32,75 @@ type Case struct {
 	// Symlinks are created in the workspace before the run: path (relative
 	// to the workspace) -> target.
 	Symlinks map[string]string `json:"symlinks,omitempty"`
+	// Setup lists files made in the workspace before the run, before the
+	// symbolic links: named pipes, directories, files of a given content or
+	// size.
+	Setup []Setup `json:"setup,omitempty"`
+	// Env sets environment variables of the run on top of the runner's
+	// (e.g. GITHUB_EVENT_PATH); {{workspace}} in a value is the workspace.
+	Env map[string]string `json:"env,omitempty"`
 	// NotInEnvironment, when set, says why the value cannot reach a process
 	// through its environment (a NUL byte): the case is checked in process
 	// only, and the end-to-end test checks that it cannot be passed at all.
 	NotInEnvironment string `json:"not_in_environment,omitempty"`
+}
+
+// Setup is one file a case makes in the workspace.
+type Setup struct {
+	Path string `json:"path"` // relative to the workspace
+	// Kind is "fifo" (a named pipe), "dir", "file" (Content, then grown to
+	// Size bytes when Size is larger: a sparse file) or "symlink" (to Target).
+	Kind    string `json:"kind"`
+	Content string `json:"content,omitempty"`
+	Size    int64  `json:"size,omitempty"`
+	Target  string `json:"target,omitempty"`
+}
+
+// Prepare makes the case's files and symbolic links in the workspace ws.
+func (c Case) Prepare(ws string) error {
+	for _, s := range c.Setup {
+		p := filepath.Join(ws, s.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		var err error
+		switch s.Kind {
+		case "fifo":
+			err = syscall.Mkfifo(p, 0o644)
+		case "dir":
+			err = os.MkdirAll(p, 0o755)
+		case "symlink":
+			err = os.Symlink(s.Target, p)
+		case "file":
+			err = os.WriteFile(p, []byte(s.Content), 0o644)
+			if err == nil && s.Size > int64(len(s.Content)) {
+				err = os.Truncate(p, s.Size)
+			}
+		default:
+			err = fmt.Errorf("unknown setup kind %q", s.Kind)
+		}
+		if err != nil {
+			return fmt.Errorf("case %q, setup %s: %w", c.Name, s.Path, err)
+		}
+	}
+	for link, target := range c.Symlinks {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(ws, link)), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnvIn returns the case's environment variables for the workspace ws.
+func (c Case) EnvIn(ws string) map[string]string {
+	env := map[string]string{}
+	for k, v := range c.Env {
+		env[k] = strings.ReplaceAll(v, "{{workspace}}", ws)
+	}
+	return env
 }
 
 // Catalogue is the file's content.
@@ -80,6 +146,11 @@ func Load(path string) ([]Case, error) {
 		for k, v := range cs.Inputs {
 			if cs.Inputs[k], err = expand(v); err != nil {
 				return nil, fmt.Errorf("%s: case %q, input %s: %w", path, cs.Name, k, err)
+			}
+		}
+		for j := range cs.Setup {
+			if cs.Setup[j].Content, err = expand(cs.Setup[j].Content); err != nil {
+				return nil, fmt.Errorf("%s: case %q, setup %s: %w", path, cs.Name, cs.Setup[j].Path, err)
 			}
 		}
 	}

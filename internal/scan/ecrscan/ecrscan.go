@@ -30,7 +30,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/org/ecr-action/internal/clock"
-	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/scan"
 )
 
@@ -38,49 +37,8 @@ import (
 type API interface {
 	DescribeImageScanFindings(context.Context, *ecr.DescribeImageScanFindingsInput, ...func(*ecr.Options)) (*ecr.DescribeImageScanFindingsOutput, error)
 	GetRegistryScanningConfiguration(context.Context, *ecr.GetRegistryScanningConfigurationInput, ...func(*ecr.Options)) (*ecr.GetRegistryScanningConfigurationOutput, error)
+	BatchGetRepositoryScanningConfiguration(context.Context, *ecr.BatchGetRepositoryScanningConfigurationInput, ...func(*ecr.Options)) (*ecr.BatchGetRepositoryScanningConfigurationOutput, error)
 	StartImageScan(context.Context, *ecr.StartImageScanInput, ...func(*ecr.Options)) (*ecr.StartImageScanOutput, error)
-}
-
-// Registry is how the registry scans the repository.
-type Registry struct {
-	Mode scan.Mode
-	// Covered says whether pushes to the repository are scanned: the
-	// repository's scan-on-push setting (basic) or a registry rule whose
-	// filter matches it (basic or enhanced).
-	Covered bool
-	// Note explains how this was decided when it was not read from the
-	// registry (the call was denied), for the log.
-	Note string
-}
-
-// DetectRegistry reads the registry's scanning configuration. When the
-// caller may not read it (ecr:GetRegistryScanningConfiguration denied), it
-// falls back to basic scanning and the repository's own setting, and says
-// so in Note. Other errors are returned.
-func DetectRegistry(ctx context.Context, api API, registryID, repository string, repoScanOnPush bool) (Registry, error) {
-	out, err := api.GetRegistryScanningConfiguration(ctx, &ecr.GetRegistryScanningConfigurationInput{})
-	if err != nil {
-		if isAccessDenied(err) {
-			return Registry{Mode: scan.Basic, Covered: repoScanOnPush,
-				Note: "ecr:GetRegistryScanningConfiguration was denied, so the registry is taken to use basic scanning with the repository's scan-on-push setting; allow it to detect enhanced scanning"}, nil
-		}
-		return Registry{}, fmt.Errorf("reading the registry's scanning configuration (ecr:GetRegistryScanningConfiguration): %w", err)
-	}
-	reg := Registry{Mode: scan.Basic, Covered: repoScanOnPush}
-	if out.ScanningConfiguration == nil {
-		return reg, nil
-	}
-	if out.ScanningConfiguration.ScanType == types.ScanTypeEnhanced {
-		reg.Mode, reg.Covered = scan.Enhanced, false
-	}
-	for _, r := range out.ScanningConfiguration.Rules {
-		for _, f := range r.RepositoryFilters {
-			if f.Filter != nil && policy.WildcardMatch(*f.Filter, repository) {
-				reg.Covered = true
-			}
-		}
-	}
-	return reg, nil
 }
 
 // Target is one image manifest to wait for.

@@ -385,46 +385,6 @@ func TestWaitStart(t *testing.T) {
 	})
 }
 
-func TestDetectRegistry(t *testing.T) {
-	rule := func(freq types.ScanFrequency, filters ...string) types.RegistryScanningRule {
-		r := types.RegistryScanningRule{ScanFrequency: freq}
-		for _, f := range filters {
-			r.RepositoryFilters = append(r.RepositoryFilters, types.ScanningRepositoryFilter{Filter: aws.String(f), FilterType: types.ScanningRepositoryFilterTypeWildcard})
-		}
-		return r
-	}
-	denied := &smithy.OperationError{ServiceID: "ECR", OperationName: "GetRegistryScanningConfiguration", Err: &smithy.GenericAPIError{Code: "AccessDeniedException"}}
-	tests := []struct {
-		name       string
-		cfg        *types.RegistryScanningConfiguration
-		err        error
-		scanOnPush bool
-		want       Registry
-		wantErr    bool
-	}{
-		{"basic, repository scans", &types.RegistryScanningConfiguration{ScanType: types.ScanTypeBasic}, nil, true, Registry{Mode: scan.Basic, Covered: true}, false},
-		{"basic, repository does not", &types.RegistryScanningConfiguration{ScanType: types.ScanTypeBasic}, nil, false, Registry{Mode: scan.Basic}, false},
-		{"basic rule covers", &types.RegistryScanningConfiguration{ScanType: types.ScanTypeBasic, Rules: []types.RegistryScanningRule{rule(types.ScanFrequencyScanOnPush, "team-*")}}, nil, false, Registry{Mode: scan.Basic, Covered: true}, false},
-		{"enhanced, wildcard across slashes", &types.RegistryScanningConfiguration{ScanType: types.ScanTypeEnhanced, Rules: []types.RegistryScanningRule{rule(types.ScanFrequencyContinuousScan, "team-*")}}, nil, false, Registry{Mode: scan.Enhanced, Covered: true}, false},
-		{"enhanced, no rule matches", &types.RegistryScanningConfiguration{ScanType: types.ScanTypeEnhanced, Rules: []types.RegistryScanningRule{rule(types.ScanFrequencyScanOnPush, "other")}}, nil, true, Registry{Mode: scan.Enhanced}, false},
-		{"denied falls back", nil, denied, true, Registry{Mode: scan.Basic, Covered: true}, false},
-		{"other errors fail", nil, apiErr("ServerException", smithy.FaultServer), true, Registry{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api := &fakeAPI{regCfg: tt.cfg, regErr: tt.err}
-			got, err := DetectRegistry(context.Background(), api, "", "team-a/web", tt.scanOnPush)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v", err)
-			}
-			got.Note = ""
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestConvertEnhanced(t *testing.T) {
 	e := enhancedFinding("CVE-9-9", "UNTRIAGED", "PARTIAL", "libssl", "3.0.2", "")
 	e.PackageVulnerabilityDetails.VulnerablePackages = append(e.PackageVulnerabilityDetails.VulnerablePackages,

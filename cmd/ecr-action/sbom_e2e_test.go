@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/org/ecr-action/internal/ecrlocal"
 	"github.com/org/ecr-action/internal/referrer"
 )
 
@@ -527,5 +528,34 @@ func TestProvenanceWithoutGitHubContextChangesNothing(t *testing.T) {
 	}
 	if w := e.srv.WriteCalls(); w != 0 {
 		t.Errorf("%d ECR write calls", w)
+	}
+}
+
+// A referrer that cannot be pushed fails the step before any tag: the
+// image is pushed first without them, then a re-run that attaches them
+// meets a registry that fails every blob upload.
+func TestReferrerPushFailureWritesNoTag(t *testing.T) {
+	e := start(t)
+	j := newJob(t)
+	img := testImage(t, 1)
+	writeOCI(t, j.workspace("out"), img)
+	out := e.runJob(t, j, seedInputs("source", "oci:out", "sbom", "false", "provenance", "false"))
+	if out.ExitCode != 0 {
+		t.Fatalf("exit %d\n%s", out.ExitCode, out.Log)
+	}
+	if err := e.srv.InjectRegistry(ecrlocal.RegistryBlobUpload, ecrlocal.RegistryFault{Count: 1_000_000, Kind: ecrlocal.Fault503}); err != nil {
+		t.Fatal(err)
+	}
+	out = e.runJob(t, j, seedInputs("source", "oci:out", "image_tags", "next"))
+	if out.ExitCode == 0 {
+		t.Fatalf("exit 0 with every blob upload failing\n%s", out.Log)
+	}
+	for _, s := range []string{"referrer of " + mustDigest(t, img), "no tag was written"} {
+		if !strings.Contains(out.Log, s) {
+			t.Errorf("log lacks %q:\n%s", s, out.Log)
+		}
+	}
+	if _, err := remote.Head(e.ref(t, repoName+":next"), e.keychain(t)); err == nil {
+		t.Errorf("tag next was written though the referrers failed")
 	}
 }

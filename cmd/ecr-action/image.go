@@ -364,7 +364,7 @@ func explainRegistry(err error) error {
 	switch te.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		if action, why := registryDeniedAction(te); action != "" {
-			return fmt.Errorf("%w\n\nThe credentials lack %s on the repository%s. Add it to the role's policy (the README lists the minimal policy).", err, action, why)
+			return fmt.Errorf("%w\n\nThe credentials lack %s on the repository%s. Add it to the role's policy (the README lists the minimal policy)", err, action, why)
 		}
 		return fmt.Errorf("%w\n\nThe registry refused the credentials. Pushing needs ecr:GetAuthorizationToken, ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage and ecr:BatchGetImage on the repository (the README lists the policy); a private source registry needs its own login", err)
 	case http.StatusTooManyRequests:

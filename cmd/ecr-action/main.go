@@ -61,14 +61,16 @@ func main() {
 // before retry i (0-based) it waits rand[0,1) × min(1 s × 2^i, maxBackoff)
 // after throttling (a 50 ms base for other transient errors). maxAttempts
 // 8 is 7 retries: at most 1+2+4+8+16+20+20 = 71 s of waiting for one call,
-// about half that on average. AWS_MAX_ATTEMPTS, read by the SDK, overrides
-// maxAttempts. The scan waiter paces its own reads (internal/scan/ecrscan).
+// about half that on average. The action sets this retryer on its clients
+// itself, so the SDK's AWS_MAX_ATTEMPTS and AWS_RETRY_MODE do not change it.
+// The scan waiter paces its own reads (internal/scan/ecrscan).
 const (
 	maxAttempts = 8
 	maxBackoff  = 20 * time.Second
 )
 
-// newRetryer is the retryer of every AWS client the action makes.
+// newRetryer is the retryer of the ECR, CloudWatch Logs and STS clients;
+// the registry token clients of other regions use the SDK's standard one.
 func newRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = maxAttempts

@@ -134,7 +134,7 @@ func (s *Server) repoFromARN(arn string) (*repository, *apiError) {
 func (s *Server) tagsJSON(r *repository) []tagJSON {
 	out := []tagJSON{}
 	for _, t := range r.tags {
-		out = append(out, tagJSON{Key: t.Key, Value: t.Value})
+		out = append(out, tagJSON(t))
 	}
 	return out
 }

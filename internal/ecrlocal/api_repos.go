@@ -101,7 +101,7 @@ func mergeTags(r *repository, tags []tagJSON) {
 		if i >= 0 {
 			r.tags[i].Value = t.Value
 		} else {
-			r.tags = append(r.tags, tag{t.Key, t.Value})
+			r.tags = append(r.tags, tag(t))
 		}
 	}
 }

@@ -138,7 +138,7 @@ func ParsePolicy(doc []byte) (Policy, error) {
 					case "Deny":
 						st.Deny = true
 					default:
-						err = fmt.Errorf("Effect %q is neither Allow nor Deny", effect)
+						err = fmt.Errorf("the Effect %q is neither Allow nor Deny", effect)
 					}
 				}
 			case "Action":

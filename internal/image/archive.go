@@ -219,7 +219,7 @@ func indexTar(f *os.File) (tarIndex, error) {
 		}
 		name := path.Clean(h.Name)
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
 			// archive/tar reads whole 512-byte blocks and no further, so
 			// the file position is where the content starts.
 			off, err := f.Seek(0, io.SeekCurrent)

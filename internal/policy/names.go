@@ -192,7 +192,7 @@ func ValidateResourceTag(key, value string) error {
 	case utf8.RuneCountInString(value) > MaxTagValueLength:
 		return fmt.Errorf("value of tag %q is longer than %d characters", key, MaxTagValueLength)
 	case strings.HasPrefix(strings.ToLower(key), "aws:"):
-		return fmt.Errorf("tag key %q uses the reserved prefix aws:", key)
+		return fmt.Errorf("tag key %q uses the reserved prefix \"aws:\"", key)
 	case !utf8.ValidString(key + value):
 		return fmt.Errorf("tag %q is not valid UTF-8", key)
 	case strings.IndexFunc(key+value, isControl) >= 0:

@@ -283,22 +283,6 @@ func TestDeletedBadDatabaseIsNoError(t *testing.T) {
 	}
 }
 
-// cancelAfter cancels a context once n bytes were read through it.
-type cancelAfter struct {
-	r      io.Reader
-	n      int64
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n -= int64(n)
-	if c.n <= 0 {
-		c.cancel()
-	}
-	return n, err
-}
-
 // TestCancelMidLayer cancels while a large file is being read: the scan
 // stops at the next read instead of reading the layer to its end.
 func TestCancelMidLayer(t *testing.T) {

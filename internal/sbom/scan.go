@@ -149,8 +149,8 @@ func scanLayer(ctx context.Context, l v1.Layer, lower map[string]found, lim Limi
 			continue // directories merge
 		}
 		removeUnder(lower, p, true)
-		delete(added, p) // a later entry for the same path wins
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		delete(added, p)                 // a later entry for the same path wins
+		if hdr.Typeflag != tar.TypeReg { // archive/tar reads the old TypeRegA as TypeReg
 			continue
 		}
 		f, ok, err := readEntry(p, hdr, tr, lim)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -558,4 +559,10 @@ func TestReferrerPushFailureWritesNoTag(t *testing.T) {
 	if _, err := remote.Head(e.ref(t, repoName+":next"), e.keychain(t)); err == nil {
 		t.Errorf("tag next was written though the referrers failed")
 	}
+}
+
+// withoutReferrers drops the artifacts that have a subject (an image's SBOM
+// and provenance) from a DescribeImages answer.
+func withoutReferrers(ds []ecrtypes.ImageDetail) []ecrtypes.ImageDetail {
+	return slices.DeleteFunc(ds, func(d ecrtypes.ImageDetail) bool { return d.SubjectManifestDigest != nil })
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/org/ecr-action/internal/testing/goldenfile"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
@@ -390,7 +392,7 @@ func TestRepositoryPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetRepositoryPolicy: %v", err)
 	}
-	checkGolden(t, "repository-policy.json", aws.ToString(got.PolicyText))
+	goldenfile.Check(t, "repository-policy.json", aws.ToString(got.PolicyText))
 	if diff := cmp.Diff(asJSON(t, pullPolicy), asJSON(t, aws.ToString(got.PolicyText))); diff != "" {
 		t.Errorf("GetRepositoryPolicy differs as JSON (-set +got):\n%s", diff)
 	}

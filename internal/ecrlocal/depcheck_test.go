@@ -1,14 +1,10 @@
 package ecrlocal
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/org/ecr-action/internal/testing/depcheck"
 )
 
 // ecrlocal is the oracle the action is tested against: its rules are its own
@@ -23,6 +19,7 @@ var allowedInModule = []string{
 	module + "internal/logslocal", // the CloudWatch Logs stand-in cmd/ecrlocal serves too
 	module + "internal/ecrlocal",  // itself and its sub-packages
 	module + "cmd/ecrlocal",       // its command
+	module + "internal/testing",   // test infrastructure (fakes, this fence's helper), never the product
 }
 
 func allowedDep(p string) bool {
@@ -54,22 +51,8 @@ func TestAllowedDepRefusesProductPackages(t *testing.T) {
 // included: a test that checked ecrlocal with the product's rules would make
 // the two agree by construction.
 func TestImportsNoProductPackage(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatalf("parsing %s: %v", f, err)
-		}
-		for _, imp := range af.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
+	for f, imps := range depcheck.FileImports(t, true) {
+		for _, p := range imps {
 			if !allowedDep(p) {
 				t.Errorf("%s imports %q; ecrlocal's rules must be its own code (see rules.go), not the product's", f, p)
 			}
@@ -78,24 +61,9 @@ func TestImportsNoProductPackage(t *testing.T) {
 }
 
 // TestDependenciesNoProductPackage fences what ecrlocal and its command pull
-// in through any import, with go list (offline: it reads the module cache).
+// in through any import.
 func TestDependenciesNoProductPackage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	cmd := exec.Command(gobin, "list", "-deps", ".", "./ecrlocaltest", "../../cmd/ecrlocal")
-	cmd.Env = append(os.Environ(), "GOPROXY=off")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, stderr.String())
-	}
-	for _, p := range strings.Fields(string(out)) {
+	for _, p := range depcheck.Deps(t, ".", "./ecrlocaltest", "../../cmd/ecrlocal") {
 		if !allowedDep(p) {
 			t.Errorf("ecrlocal depends on %s, a product package", p)
 		}

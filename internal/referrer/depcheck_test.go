@@ -1,10 +1,9 @@
 package referrer
 
 import (
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/org/ecr-action/internal/testing/depcheck"
 )
 
 // forbidden are the modules package referrer must not depend on: it packs a document as an OCI artifact; pushing is the caller's.
@@ -13,28 +12,11 @@ var forbidden = []string{
 }
 
 // TestDependenciesNoSDK fences what the package pulls in through any
-// import, with go list (offline: it reads the module cache).
+// import.
 func TestDependenciesNoSDK(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	cmd := exec.Command(gobin, "list", "-deps", ".")
-	cmd.Env = append(os.Environ(), "GOPROXY=off")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, stderr.String())
-	}
-	for _, p := range strings.Fields(string(out)) {
-		for _, f := range forbidden {
-			if strings.HasPrefix(p, f) {
-				t.Errorf("package referrer depends on %s", p)
-			}
+	for _, p := range depcheck.Deps(t) {
+		if depcheck.HasPrefix(p, forbidden...) {
+			t.Errorf("package referrer depends on %s", p)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"strings"
 	"testing"
+
+	"github.com/org/ecr-action/internal/testing/goldenfile"
 )
 
 func TestRenderImage(t *testing.T) {
@@ -36,7 +38,7 @@ func TestRenderImage(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			golden(t, c.name, RenderImage(c.in))
+			goldenfile.Check(t, c.name, RenderImage(c.in))
 		})
 	}
 }

@@ -1,35 +1,11 @@
 package report
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/org/ecr-action/internal/testing/goldenfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
 
 const lifecycle = `{
   "rules": [
@@ -114,7 +90,7 @@ func TestRenderRepository(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := RenderRepository(tc.in)
-			golden(t, "repository_"+strings.ReplaceAll(tc.name, " ", "_")+".md", got)
+			goldenfile.Check(t, "repository_"+strings.ReplaceAll(tc.name, " ", "_")+".md", got)
 		})
 	}
 }
@@ -150,7 +126,7 @@ func TestRenderRepositoryTable(t *testing.T) {
 
 func TestRenderError(t *testing.T) {
 	got := RenderError("Invalid inputs", "image_tag_mutability: \"SOMETIMES\" is not one of MUTABLE, IMMUTABLE\nencryption_type: \"DES\" is not one of AES256, KMS, KMS_DSSE\n")
-	golden(t, "error.md", got)
+	goldenfile.Check(t, "error.md", got)
 	if !strings.Contains(RenderError("", "x"), "## ❌ The action failed") {
 		t.Errorf("an empty title should fall back to a generic heading")
 	}

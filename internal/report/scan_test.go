@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/org/ecr-action/internal/testing/goldenfile"
+
 	"github.com/org/ecr-action/internal/scan"
 )
 
@@ -87,7 +89,7 @@ func TestRenderScan(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := RenderScan(tc.in)
-			golden(t, tc.name, got)
+			goldenfile.Check(t, tc.name, got)
 			checkTables(t, got)
 		})
 	}

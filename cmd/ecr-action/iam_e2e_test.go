@@ -126,7 +126,8 @@ type iamRun struct {
 // the scan gate, logging the result; the same again (nothing to change);
 // change every setting (scan on push off with wait_for_scan true, tag
 // mutability, lifecycle off, cross-account off, tags, log retention off)
-// while pushing a new image; and promote that image with retag_from.
+// while pushing a new image; promote that image with retag_from; and copy
+// it into another repository from the registry itself.
 func iamScenario() []iamRun {
 	common := []string{
 		"encryption_type", "KMS", // the AWS-managed aws/ecr key: no KMS permission (README)
@@ -153,7 +154,24 @@ func iamScenario() []iamRun {
 		{"unchanged", seedInputs(append(slices.Clone(common), "base_image", "scratch", "files", "debian/var:/var")...)},
 		{"change every setting", seedInputs(append(slices.Clone(changed), "base_image", "scratch", "files", "debian/var:/var\nalpine/lib:/lib")...)},
 		{"promote", seedInputs(append(slices.Clone(changed), "retag_from", "v2", "image_tags", "v2.1", "tag_latest", "false")...)},
+		// Another repository of the registry as the source: with
+		// BLOB_MOUNTING off (the default) its layers are uploaded, and the
+		// action reads the setting to say why.
+		{"copy from another repository", seedInputs(append(slices.Clone(common), "repository_name", "copy", "source", "docker://"+registryPlaceholder+"/canvas-ta-production-app:v2.1")...)},
 	}
+}
+
+// registryPlaceholder in a scenario input stands for the rig's registry
+// host, known only once it runs.
+const registryPlaceholder = "{{registry}}"
+
+// withRegistry returns inputs with the registry placeholder filled in.
+func (r *iamRig) withRegistry(inputs map[string]string) map[string]string {
+	out := make(map[string]string, len(inputs))
+	for k, v := range inputs {
+		out[k] = strings.ReplaceAll(v, registryPlaceholder, strings.TrimPrefix(r.url, "http://"))
+	}
+	return out
 }
 
 // iamJob is a workspace with the scan test images, logging to the rig.
@@ -218,7 +236,7 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 	var used []string
 	for i, run := range scenario {
 		rig.iam.Reset()
-		out := rig.runJob(t, j, run.inputs)
+		out := rig.runJob(t, j, rig.withRegistry(run.inputs))
 		if out.ExitCode != 0 {
 			t.Fatalf("run %q with the README policy: exit %d\n%s", run.name, out.ExitCode, out.Log)
 		}
@@ -257,7 +275,7 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 			j := rig.iamJob(t)
 			for i, run := range scenario[:first+1] {
 				rig.iam.Reset()
-				out := rig.runJob(t, j, run.inputs)
+				out := rig.runJob(t, j, rig.withRegistry(run.inputs))
 				if i < first {
 					if out.ExitCode != 0 {
 						t.Fatalf("run %q, before the first use of %s: exit %d\n%s", run.name, action, out.ExitCode, out.Log)
@@ -278,6 +296,8 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 var degrades = map[string]string{
 	"ecr:GetRegistryScanningConfiguration":        "ecr:GetRegistryScanningConfiguration was denied, so the registry is taken to use basic scanning",
 	"ecr:BatchGetRepositoryScanningConfiguration": "ecr:BatchGetRepositoryScanningConfiguration was denied, so whether pushes are scanned was worked out here",
+	"ecr:DescribeImages":                          "ecr:DescribeImages was denied",
+	"ecr:GetAccountSetting":                       "could not be checked (ecr:GetAccountSetting was denied)",
 }
 
 // checkDenied checks one run made without action: it fails naming the

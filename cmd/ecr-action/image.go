@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -43,6 +44,7 @@ type imageRun struct {
 	attest    *attestation  // what attachReferrers attaches; nil for nothing
 	tmp       string
 	clk       clock.Clock // times the push and the tags
+	client    *ecr.Client // reads the BLOB_MOUNTING account setting
 }
 
 func (r *imageRun) cleanup() {
@@ -89,7 +91,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	// the registry refuses it as expired, so a push may outlive a token.
 	kc := awsauth.NewKeychain(login, regionAPI, wf.Mask, authn.DefaultKeychain, awsauth.WithPrimaryAPI(client), awsauth.WithClock(clk))
 	reg, err := image.New(image.Options{Keychain: kc, Transport: kc.Transport(image.NewTransport(limits)), Logf: wf.Infof, UserAgent: "ecr-action",
-		LookupTags: lookupTags(client)})
+		LookupTags: lookupTags(client), FindArchived: findArchived(client)})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +103,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 	if err != nil {
 		return nil, err
 	}
-	run := &imageRun{reg: reg, kc: kc, tmp: tmp, clk: clk}
+	run := &imageRun{reg: reg, kc: kc, tmp: tmp, clk: clk, client: client}
 	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp)
 	if err != nil {
 		run.cleanup()
@@ -116,6 +118,10 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 		var ite *image.ImmutableTagError
 		if errors.As(err, &ite) {
 			return nil, &stepError{"Immutable tag", err}
+		}
+		var aie *image.ArchivedImageError
+		if errors.As(err, &aie) {
+			return nil, &stepError{"Archived image", err}
 		}
 		return nil, &stepError{"Registry", explainRegistry(err)}
 	}
@@ -192,6 +198,63 @@ func lookupTags(client *ecr.Client) func(context.Context, name.Repository, []str
 	}
 }
 
+// archivedPages bounds findArchived's listing: 10 pages of 100 archived
+// images. Past that, refs on later pages are taken as not archived.
+const archivedPages = 10
+
+// findArchived lists the repository's archived images (DescribeImages with
+// the imageStatus filter ARCHIVED: one call for up to 100) and returns the
+// refs, tags or digests, that name one. The registry answers 404 for an
+// archived image and BatchGetImage reports it as ImageNotFound, so this is
+// how a missing image is told from an archived one.
+func findArchived(client *ecr.Client) func(context.Context, name.Repository, []string) (map[string]v1.Hash, error) {
+	return func(ctx context.Context, repo name.Repository, refs []string) (map[string]v1.Hash, error) {
+		want := map[string]bool{}
+		for _, r := range refs {
+			want[r] = true
+		}
+		archived := map[string]v1.Hash{}
+		in := &ecr.DescribeImagesInput{
+			RepositoryName: aws.String(repo.RepositoryStr()),
+			Filter:         &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterArchived},
+			MaxResults:     aws.Int32(100),
+		}
+		for range archivedPages {
+			out, err := client.DescribeImages(ctx, in)
+			var notFound *ecrtypes.RepositoryNotFoundException
+			if errors.As(err, &notFound) {
+				return archived, nil
+			}
+			if err != nil {
+				var api smithy.APIError
+				if errors.As(err, &api) && strings.HasPrefix(api.ErrorCode(), "AccessDenied") {
+					return nil, fmt.Errorf("ecr:DescribeImages was denied (%s); allow it to tell an archived image from a missing one", api.ErrorCode())
+				}
+				return nil, fmt.Errorf("listing archived images (ecr:DescribeImages): %w", err)
+			}
+			for _, d := range out.ImageDetails {
+				h, err := v1.NewHash(aws.ToString(d.ImageDigest))
+				if err != nil || d.ImageStatus == ecrtypes.ImageStatusActive {
+					continue
+				}
+				if want[h.String()] {
+					archived[h.String()] = h
+				}
+				for _, t := range d.ImageTags {
+					if want[t] {
+						archived[t] = h
+					}
+				}
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+		return archived, nil
+	}
+}
+
 func planWord(a image.TagAction) string {
 	switch a {
 	case image.TagPushed:
@@ -211,6 +274,10 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 	switch {
 	case im.RetagFrom != "":
 		art, err = reg.Resolve(ctx, repo, im.RetagFrom)
+		var aie *image.ArchivedImageError
+		if errors.As(err, &aie) {
+			return nil, false, &stepError{"Archived image", err}
+		}
 		if err != nil {
 			return nil, false, &stepError{"Invalid input retag_from", explainRegistry(err)}
 		}
@@ -284,6 +351,8 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		URI:            repoURI + "@" + res.Digest,
 		UploadedLayers: res.UploadedLayers,
 		UploadedBytes:  res.UploadedBytes,
+		MountedLayers:  res.MountedLayers,
+		ExistingLayers: res.ExistingLayers,
 		Retag:          run.plan.Retag,
 		Seconds:        clock.Since(run.clk, start).Seconds(),
 	}
@@ -295,10 +364,44 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		wf.Infof("%s is in the repository: no layer to move", res.Digest)
 	case run.plan.Writes():
 		wf.Infof("pushed %s by digest: %d of %d layer(s) uploaded (%s) in %.1f s; tags come after the scan gate", res.Digest, res.UploadedLayers, art.Layers, units.Bytes(res.UploadedBytes), sum.Seconds)
+		wf.Infof("layers: %d uploaded, %d mounted from another repository, %d already in the repository", res.UploadedLayers, res.MountedLayers, res.ExistingLayers)
+		if res.UnmountedLayers > 0 {
+			sum.BlobMounting, sum.BlobMountingFix = blobMountingNote(ctx, run.client, res)
+			wf.Infof("%s %s", sum.BlobMounting, sum.BlobMountingFix)
+		}
 	default:
 		wf.Infof("every tag already names %s: nothing pushed", res.Digest)
 	}
 	return sum, nil
+}
+
+// putBlobMounting is the command that turns blob mounting on.
+const putBlobMounting = "aws ecr put-account-setting --name BLOB_MOUNTING --value ENABLED"
+
+// blobMountingNote explains why layers from another repository of the
+// registry were uploaded rather than mounted, from the account setting
+// BLOB_MOUNTING (ecr:GetAccountSetting; when that is denied, it says so).
+// fix is the command that turns mounting on, when it may be off.
+func blobMountingNote(ctx context.Context, client *ecr.Client, res *image.Result) (note, fix string) {
+	what := fmt.Sprintf("%d layer(s) from %s were uploaded, not mounted", res.UnmountedLayers, strings.Join(res.MountSources, ", "))
+	out, err := client.GetAccountSetting(ctx, &ecr.GetAccountSettingInput{Name: aws.String("BLOB_MOUNTING")})
+	var api smithy.APIError
+	switch {
+	case err != nil && errors.As(err, &api) && strings.HasPrefix(api.ErrorCode(), "AccessDenied"):
+		return what + "; whether the account setting BLOB_MOUNTING is on could not be checked (ecr:GetAccountSetting was denied). ECR mounts layers across repositories only when it is ENABLED; to turn it on:", putBlobMounting
+	case err != nil:
+		return fmt.Sprintf("%s; reading the account setting BLOB_MOUNTING failed (%v). ECR mounts layers across repositories only when it is ENABLED; to turn it on:", what, err), putBlobMounting
+	case aws.ToString(out.Value) == "ENABLED":
+		return what + " although the account setting BLOB_MOUNTING is ENABLED: ECR mounts only between repositories with the same encryption (type and KMS key), and only layers an image in the source repository references.", ""
+	}
+	return fmt.Sprintf("%s: the account setting BLOB_MOUNTING is %s, so ECR copies every layer between repositories. To mount them instead, turn it on:", what, cmpOr(aws.ToString(out.Value), "DISABLED")), putBlobMounting
+}
+
+func cmpOr(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
 }
 
 // tagImage writes the tags the plan changes, once the gate let it.

@@ -140,6 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	createDelay := fs.Duration("create-delay", 0, "how long a new repository stays invisible after CreateRepository, e.g. 2s")
 	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
 	restoreDelay := fs.Duration("restore-delay", 0, "how long an image restored from the archive stays ACTIVATING, e.g. 5s")
+	noDigestScan := fs.Bool("no-digest-push-scan", false, "do not scan on push a manifest pushed by digest alone (no tag): the stricter reading of what ECR leaves undocumented")
 	iamPolicy := fs.String("iam-policy", "", "authorize every call against the IAM policy in `FILE` (JSON; default: allow everything)")
 	var kmsAliases []string
 	fs.Func("kms-key", "create a customer managed KMS key with this `ALIAS` (alias/NAME) that CreateRepository accepts by alias, alias ARN, key ID or key ARN (repeatable; unknown keys answer KmsException)", func(v string) error {
@@ -194,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay, CreateDelay: *createDelay})
+	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay, CreateDelay: *createDelay, NoDigestPushScan: *noDigestScan})
 	if err != nil {
 		return err
 	}

@@ -293,7 +293,14 @@ func Load(getenv func(string) string) (*Config, error) {
 			bad("lifecycle_protected_tags", p, "each pattern must be up to %d characters of letters, digits, '_', '.', '-' and at most 4 '*' wildcards", maxProtectedTagPattern)
 		}
 	}
+	archiveDays := 0
+	if v := in("lifecycle_archive_days"); v != "" && v != "0" {
+		archiveDays = integer("lifecycle_archive_days", 1, MaxUntaggedDaysLimit)
+	}
 	custom := in("lifecycle_policy")
+	if archiveDays > 0 && (!c.LifecycleEnabled || custom != "") {
+		bad("lifecycle_archive_days", in("lifecycle_archive_days"), "applies only to the generated lifecycle policy; with lifecycle_policy or enable_lifecycle_policy: false, remove it (write transition rules in your own policy)")
+	}
 	switch {
 	case !c.LifecycleEnabled:
 		if custom != "" {
@@ -314,7 +321,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 		c.LifecyclePolicy, c.LifecycleSource = text, source
 	case maxCount > 0 && days > 0:
-		text, err := policy.GenerateLifecyclePolicy(policy.LifecycleParams{MaxImageCount: maxCount, UntaggedImageDays: days, ProtectedTags: protected})
+		text, err := policy.GenerateLifecyclePolicy(policy.LifecycleParams{MaxImageCount: maxCount, UntaggedImageDays: days, ProtectedTags: protected, ArchiveDays: archiveDays})
 		if err != nil && !policy.IsValidationError(err) {
 			bad("enable_lifecycle_policy", "", "generating the lifecycle policy: %v", err)
 		} else if err != nil {

@@ -158,6 +158,8 @@ func TestLoadInvalid(t *testing.T) {
 		{"lifecycle any first", with(seed(), "lifecycle_policy", anyFirst), "lifecycle_policy", "must have the highest"},
 		{"negative count", with(seed(), "max_image_count", "-5"), "max_image_count", "-5"},
 		{"days not a number", with(seed(), "untagged_image_days", "7d"), "untagged_image_days", "whole number"},
+		{"archive days not a number", with(seed(), "lifecycle_archive_days", "30d"), "lifecycle_archive_days", "whole number"},
+		{"archive days with custom policy", with(seed(), "lifecycle_archive_days", "30", "lifecycle_policy", strings.Replace(anyFirst, `"rulePriority":1`, `"rulePriority":3`, 1)), "lifecycle_archive_days", "generated lifecycle policy"},
 		{"upper-case repository", with(seed(), "repository", "Canvas/App"), "repository", "canvas/app"},
 		{"upper-case project", with(seed(), "project_name", "Canvas"), "project_name", "lower case"},
 		{"missing project", with(seed(), "project_name", ""), "project_name", "required"},

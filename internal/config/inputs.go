@@ -29,6 +29,7 @@ func Definitions() []InputDef {
 		{Name: "untagged_image_days", Default: "7", Description: "Expire untagged images older than N days (generated policy)."},
 		{Name: "lifecycle_policy", Description: "Lifecycle policy JSON, or a path to one in the workspace, used instead of the generated one."},
 		{Name: "lifecycle_protected_tags", Description: "Wildcard tag patterns whose images the generated keep-last-N rule never expires."},
+		{Name: "lifecycle_archive_days", Description: "Archive images not pulled for N days instead of expiring the oldest beyond max_image_count (generated policy); empty or 0 (the default) archives nothing."},
 		{Name: "enable_cross_account_access", Default: "false", Description: "Grant pull access to allowed_account_ids."},
 		{Name: "allowed_account_ids", Description: "12-digit AWS account IDs, comma- or newline-separated."},
 		{Name: "tags", Description: "Resource tags, Key=Value one per line; Project, Environment and ManagedBy are always added."},

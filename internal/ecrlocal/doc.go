@@ -70,6 +70,10 @@
 //   - The referrers API answers one index, never paged; an archived
 //     referrer is left out of it (ListImageReferrers lists it when its
 //     artifactStatus filter asks).
+//   - Scan on push fires for every new manifest, pushed by tag or by digest
+//     alone; Options.NoDigestPushScan (-no-digest-push-scan) takes the
+//     stricter reading of what ECR leaves undocumented and scans only
+//     manifests pushed with a tag.
 //   - A restore from the archive takes Options.RestoreDelay (default 0), not
 //     ECR's hours. UpdateImageStorageClass to the class an image is already
 //     in, or while it is ACTIVATING, answers

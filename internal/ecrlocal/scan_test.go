@@ -785,3 +785,31 @@ func TestScanOfImageWithoutPackages(t *testing.T) {
 		t.Errorf("random image: %s %+v, want COMPLETE with no findings", out.ImageScanStatus.Status, out.ImageScanFindings)
 	}
 }
+
+// NoDigestPushScan: a manifest pushed by digest alone is not scanned on
+// push; one pushed with a tag is, and the default scans both.
+func TestNoDigestPushScan(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		e := startScan(t, ecrlocal.Options{NoDigestPushScan: strict})
+		ctx := context.Background()
+		e.repo(t, "app", true)
+		img := alpineImage(t)
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(e.ref(t, "app@"+d.String()), img, remote.WithAuth(e.auth)); err != nil {
+			t.Fatalf("pushing by digest: %v", err)
+		}
+		_, err = e.findings(ctx, "app", d.String())
+		if strict {
+			wantAPIError[*types.ScanNotFoundException](t, err)
+		} else if err != nil {
+			t.Errorf("default mode: a digest-only push has no scan: %v", err)
+		}
+		tagged := e.push(t, "app", "v1", debianImage(t))
+		if out := e.wait(t, "app", tagged); out.ImageScanStatus.Status != types.ScanStatusComplete {
+			t.Errorf("strict %v: a tagged push's scan is %s", strict, out.ImageScanStatus.Status)
+		}
+	}
+}

@@ -34,6 +34,12 @@ type Options struct {
 	// RestoreDelay is how long an image restored from the archive stays
 	// ACTIVATING (not pullable) before it is ACTIVE; default 0.
 	RestoreDelay time.Duration
+	// NoDigestPushScan: a manifest pushed by digest alone (no tag) is not
+	// scanned on push, children of an index included; a push with a tag
+	// is. ECR documents scan on push without saying whether a digest-only
+	// push fires it; this is the stricter reading, for testing a client
+	// that must not depend on it (cmd/ecrlocal -no-digest-push-scan).
+	NoDigestPushScan bool
 	// CreateDelay is how long a new repository stays invisible to every
 	// other call, API and registry, after CreateRepository (ECR creates
 	// repositories asynchronously; see consistency.go); default 0.
@@ -95,6 +101,7 @@ type Server struct {
 	kms           kmsKeyring          // customer managed KMS keys (kms.go)
 
 	restoreDelay    time.Duration     // see Options.RestoreDelay
+	noDigestScan    bool              // see Options.NoDigestPushScan
 	accountSettings map[string]string // PutAccountSetting values; guarded by mu
 }
 
@@ -160,6 +167,7 @@ func New(opts Options) (*Server, error) {
 		hooks:         map[string]ScanHook{},
 
 		restoreDelay:    opts.RestoreDelay,
+		noDigestScan:    opts.NoDigestPushScan,
 		accountSettings: map[string]string{},
 	}
 	go s.runScans()

@@ -254,7 +254,9 @@ func (s *Server) putImage(p putRequest) (putResult, *apiError) {
 		r.images = append(r.images, img)
 		r.byDigest[digest] = img
 		existing = img
-		s.scanOnPushLocked(r, img)
+		if p.tag != "" || !s.noDigestScan {
+			s.scanOnPushLocked(r, img)
+		}
 	}
 	if p.tag != "" {
 		r.byTag[p.tag] = digest

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -24,6 +26,10 @@ type progress struct {
 	mu     sync.Mutex
 	layers map[v1.Hash]*layerProgress
 	order  []v1.Hash
+	// pushed is every layer the push handed to the registry client, with
+	// the repository it came from when it is a registry's layer (ECR can
+	// mount it when that is another repository of the target's registry).
+	pushed map[v1.Hash]*name.Repository
 }
 
 type layerProgress struct {
@@ -36,7 +42,52 @@ type layerProgress struct {
 	file   *os.File
 }
 
-func newProgress() *progress { return &progress{layers: map[v1.Hash]*layerProgress{}} }
+func newProgress() *progress {
+	return &progress{layers: map[v1.Hash]*layerProgress{}, pushed: map[v1.Hash]*name.Repository{}}
+}
+
+// saw records a layer of the push and where it could be mounted from.
+func (p *progress) saw(l v1.Layer, from *name.Repository) {
+	h, err := l.Digest()
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur, ok := p.pushed[h]; !ok || cur == nil {
+		p.pushed[h] = from
+	}
+}
+
+// layerCounts sorts the push's layers: uploaded (bytes sent), mounted (the
+// registry answered a mount with 201), or already in the repository.
+// unmounted counts uploaded layers that could have been mounted from
+// another repository of the registry, and from lists those repositories.
+func (p *progress) layerCounts(target name.Repository, mounted func(v1.Hash) bool) (up, mnt, existing, unmounted int, from []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := map[string]bool{}
+	for h, src := range p.pushed {
+		_, sent := p.layers[h]
+		switch {
+		case sent:
+			up++
+			if src != nil && src.RegistryStr() == target.RegistryStr() && src.RepositoryStr() != target.RepositoryStr() {
+				unmounted++
+				if !seen[src.RepositoryStr()] {
+					seen[src.RepositoryStr()] = true
+					from = append(from, src.RepositoryStr())
+				}
+			}
+		case mounted(h):
+			mnt++
+		default:
+			existing++
+		}
+	}
+	slices.Sort(from)
+	return up, mnt, existing, unmounted, from
+}
 
 // started registers an upload of a layer (again, on a retry).
 func (p *progress) started(h v1.Hash, size int64) *layerProgress {
@@ -181,8 +232,11 @@ func (c *countingReader) Close() error { return c.rc.Close() }
 // wrapLayer counts l's uploads and keeps it mountable when it was.
 func (p *progress) wrapLayer(l v1.Layer) v1.Layer {
 	if ml, ok := l.(*remote.MountableLayer); ok {
+		repo := ml.Reference.Context()
+		p.saw(ml.Layer, &repo)
 		return &remote.MountableLayer{Layer: &countingLayer{Layer: ml.Layer, p: p}, Reference: ml.Reference}
 	}
+	p.saw(l, nil)
 	return &countingLayer{Layer: l, p: p}
 }
 

@@ -46,6 +46,14 @@ type Options struct {
 	// to its digest; a tag in unsettled (the call could not say) is looked
 	// up with a HEAD; any other tag does not exist.
 	LookupTags func(ctx context.Context, repo name.Repository, tags []string) (found map[string]v1.Hash, unsettled []string, err error)
+	// FindArchived, when set, says which of refs (tags or sha256:
+	// digests) name an image in the archive storage class in repo, which
+	// the registry answers 404 for: archived maps each such ref to the
+	// image's digest. It is asked only when a ref is not found: a
+	// retag_from, and the new tags of an immutable repository (an archived
+	// image still holds its tags, so they cannot be written). An error
+	// (the call was denied) is a note, not a failure.
+	FindArchived func(ctx context.Context, repo name.Repository, refs []string) (archived map[string]v1.Hash, err error)
 }
 
 // Registry reads sources from registries through one puller, so each is
@@ -58,9 +66,13 @@ type Registry struct {
 	every   time.Duration
 	retries *retries
 
-	opts       Options
-	ropts      []remote.Option
-	lookupTags func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
+	opts         Options
+	ropts        []remote.Option
+	lookupTags   func(context.Context, name.Repository, []string) (map[string]v1.Hash, []string, error)
+	findArchived func(context.Context, name.Repository, []string) (map[string]v1.Hash, error)
+
+	mountsMu sync.Mutex
+	mounts   *mountSet // the blobs mounted during the current Upload
 
 	targetMu     sync.Mutex
 	targetReg    string
@@ -99,7 +111,7 @@ func New(o Options) (*Registry, error) {
 		return nil, err
 	}
 	return &Registry{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
-		opts: o, ropts: ropts, lookupTags: o.LookupTags}, nil
+		opts: o, ropts: ropts, lookupTags: o.LookupTags, findArchived: o.FindArchived}, nil
 }
 
 // target returns the puller and pusher for repo's registry (the push
@@ -119,6 +131,7 @@ func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Pu
 	if base == nil {
 		base = remote.DefaultTransport
 	}
+	base = &mountWatcher{next: base, r: r}
 	base = transport.NewRetry(base, transport.WithRetryBackoff(r.opts.RetryBackoff),
 		transport.WithRetryPredicate(r.retries.retryable), transport.WithRetryStatusCodes(retryStatusCodes...))
 	if r.opts.UserAgent != "" {
@@ -327,6 +340,9 @@ func (r *Registry) Plan(ctx context.Context, a *Artifact, t Target, tags []strin
 			plans[i].Previous = d.String()
 		}
 	}
+	if err := r.checkArchivedTags(ctx, a, t, plans); err != nil {
+		return nil, err
+	}
 	var conflicts []Conflict
 	for _, p := range plans {
 		if p.Action == TagMoved && policy.TagImmutable(t.Mutability, t.Filters, p.Tag) {
@@ -349,6 +365,19 @@ type Result struct {
 	UploadedLayers int
 	UploadedBytes  int64
 	Duration       time.Duration
+	// MountedLayers were mounted from another repository of the registry
+	// (the registry answered the mount with 201 Created); ExistingLayers
+	// were in the repository already. Uploaded, mounted and existing add
+	// up to the layers the push handled.
+	MountedLayers  int
+	ExistingLayers int
+	// UnmountedLayers were uploaded although they came from another
+	// repository of the same registry (a docker:// source or base image
+	// there), which ECR mounts only with the account setting
+	// BLOB_MOUNTING ENABLED and the same encryption; MountSources are
+	// those repositories.
+	UnmountedLayers int
+	MountSources    []string
 }
 
 // Push writes the plan: Upload, then Tag, so no tag ever names a partial
@@ -377,6 +406,8 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 		return res, nil
 	}
 	prog := newProgress()
+	mounts := r.watchMounts()
+	defer r.stopWatchingMounts()
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { prog.report(rctx, r.every, r.logf) })
@@ -390,6 +421,7 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, fmt.Errorf("pushing %s to %s: %w", a.Digest, repo, r.retries.gaveUp(err))
 	}
 	res.UploadedLayers, res.UploadedBytes = prog.uploaded()
+	_, res.MountedLayers, res.ExistingLayers, res.UnmountedLayers, res.MountSources = prog.layerCounts(repo, mounts.has)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -482,7 +514,17 @@ func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from strin
 	}
 	desc, err := puller.Get(ctx, ref)
 	if isNotFound(err) {
-		return nil, fmt.Errorf("retag_from %q: no such image in %s; push it first (source or base_image), or name a tag or digest that exists", from, repo)
+		note := ""
+		if r.findArchived != nil {
+			archived, aerr := r.findArchived(ctx, repo, []string{from})
+			if d, ok := archived[from]; ok && aerr == nil {
+				return nil, &ArchivedImageError{Repository: repo.RepositoryStr(), Ref: from, Digest: d.String(), RetagFrom: true}
+			}
+			if aerr != nil {
+				note = fmt.Sprintf(" (whether it is archived could not be checked: %v)", aerr)
+			}
+		}
+		return nil, fmt.Errorf("retag_from %q: no such image in %s%s; push it first (source or base_image), or name a tag or digest that exists", from, repo, note)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("retag_from %q: reading %s: %w", from, ref, err)
@@ -500,4 +542,120 @@ func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from strin
 		return nil, fmt.Errorf("retag_from %q: %w", from, err)
 	}
 	return newImageArtifact(source, img)
+}
+
+// ArchivedImageError says that an image the run needs is in the archive
+// storage class: it cannot be pulled, retagged, or scanned, and its tags
+// stay taken, until it is restored. Nothing has been written.
+type ArchivedImageError struct {
+	Repository string // the repository name
+	Ref        string // the tag or digest that names it
+	Digest     string // the archived image
+	// RetagFrom: Ref is the retag_from input; otherwise it is a tag the
+	// run would write in an immutable repository.
+	RetagFrom bool
+	Pushing   string // the digest the run pushes (tags only)
+}
+
+func (e *ArchivedImageError) Error() string {
+	var what string
+	switch {
+	case e.RetagFrom:
+		what = fmt.Sprintf("retag_from %q names image %s in %s, which is archived (storage class ARCHIVE): an archived image cannot be pulled or retagged.", e.Ref, e.Digest, e.Repository)
+	case e.Digest == e.Pushing:
+		what = fmt.Sprintf("tag %q in %s already names this image, %s, which is archived (storage class ARCHIVE); the repository's tags are immutable, so the tag cannot be written again.", e.Ref, e.Repository, e.Digest)
+	default:
+		what = fmt.Sprintf("tag %q in %s names image %s, which is archived (storage class ARCHIVE); the repository's tags are immutable, so it cannot move to %s.", e.Ref, e.Repository, e.Digest, e.Pushing)
+	}
+	fix := fmt.Sprintf("restore it with `aws ecr update-image-storage-class --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD`, wait until DescribeImages shows it ACTIVE (a restore takes minutes to hours), then re-run", e.Repository, e.Digest)
+	if !e.RetagFrom && e.Digest != e.Pushing {
+		fix += "; or push under a tag that does not exist yet"
+	}
+	return what + " Nothing was pushed.\nFix: " + fix + "."
+}
+
+// checkArchivedTags fails the plan when a new tag of an immutable
+// repository names an archived image: the tag lookup does not see it (the
+// registry answers 404 for an archived image), but ECR keeps its tags, so
+// writing it would fail after the upload.
+func (r *Registry) checkArchivedTags(ctx context.Context, a *Artifact, t Target, plans []TagPlan) error {
+	if r.findArchived == nil {
+		return nil
+	}
+	var ask []string
+	for _, p := range plans {
+		if p.Action == TagPushed && policy.TagImmutable(t.Mutability, t.Filters, p.Tag) {
+			ask = append(ask, p.Tag)
+		}
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	archived, err := r.findArchived(ctx, t.Repository, ask)
+	if err != nil {
+		if r.logf != nil {
+			r.logf("could not check whether the new tags name an archived image: %v", err)
+		}
+		return nil
+	}
+	for _, tag := range ask {
+		if d, ok := archived[tag]; ok {
+			return &ArchivedImageError{Repository: t.Repository.RepositoryStr(), Ref: tag, Digest: d.String(), Pushing: a.Digest.String()}
+		}
+	}
+	return nil
+}
+
+// mountSet is the blobs the registry mounted during one Upload.
+type mountSet struct {
+	mu sync.Mutex
+	m  map[v1.Hash]bool
+}
+
+func (s *mountSet) has(h v1.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[h]
+}
+
+func (r *Registry) watchMounts() *mountSet {
+	s := &mountSet{m: map[v1.Hash]bool{}}
+	r.mountsMu.Lock()
+	r.mounts = s
+	r.mountsMu.Unlock()
+	return s
+}
+
+func (r *Registry) stopWatchingMounts() {
+	r.mountsMu.Lock()
+	r.mounts = nil
+	r.mountsMu.Unlock()
+}
+
+// mountWatcher sees the target registry's answers to blob mounts
+// (POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repository>): 201
+// Created is a mount; 202 Accepted opens an upload instead.
+type mountWatcher struct {
+	next http.RoundTripper
+	r    *Registry
+}
+
+func (m *mountWatcher) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPost || resp.StatusCode != http.StatusCreated {
+		return resp, err
+	}
+	h, herr := v1.NewHash(req.URL.Query().Get("mount"))
+	if herr != nil {
+		return resp, err
+	}
+	m.r.mountsMu.Lock()
+	s := m.r.mounts
+	m.r.mountsMu.Unlock()
+	if s != nil {
+		s.mu.Lock()
+		s.m[h] = true
+		s.mu.Unlock()
+	}
+	return resp, err
 }

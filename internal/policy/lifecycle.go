@@ -83,6 +83,12 @@ type LifecycleParams struct {
 	MaxImageCount     int      // keep the last N images (tagStatus any, evaluated last)
 	UntaggedImageDays int      // expire untagged images older than N days
 	ProtectedTags     []string // wildcard tag patterns never expired by the keep-last-N rule
+	// ArchiveDays, when positive, archives images instead of expiring
+	// them: the last rule (tagStatus any) moves images not pulled for this
+	// many days to the archive storage class, in place of keeping the last
+	// MaxImageCount. Archived images are kept; they cost less to store,
+	// cannot be pulled until restored, and ECR keeps them at least 90 days.
+	ArchiveDays int
 }
 
 // GenerateLifecyclePolicy builds the action's lifecycle policy: the untagged
@@ -114,12 +120,24 @@ func GenerateLifecyclePolicy(p LifecycleParams) (string, error) {
 		})
 	}
 	prio++
-	doc.Rules = append(doc.Rules, LifecycleRule{
-		RulePriority: prio,
-		Description:  GeneratedRulePrefix + fmt.Sprintf("keep the last %d images", p.MaxImageCount),
-		Selection:    LifecycleSelect{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: p.MaxImageCount},
-		Action:       LifecycleAction{Type: "expire"},
-	})
+	if p.ArchiveDays > 0 {
+		// ECR allows one tagStatus any rule per storage class, evaluated
+		// last: archiving takes the keep-last-N rule's place ("Combining
+		// archive and expire rules" in the ECR User Guide).
+		doc.Rules = append(doc.Rules, LifecycleRule{
+			RulePriority: prio,
+			Description:  GeneratedRulePrefix + fmt.Sprintf("archive images not pulled for %d days", p.ArchiveDays),
+			Selection:    LifecycleSelect{TagStatus: "any", CountType: "sinceImagePulled", CountUnit: "days", CountNumber: p.ArchiveDays},
+			Action:       LifecycleAction{Type: "transition", TargetStorageClass: "archive"},
+		})
+	} else {
+		doc.Rules = append(doc.Rules, LifecycleRule{
+			RulePriority: prio,
+			Description:  GeneratedRulePrefix + fmt.Sprintf("keep the last %d images", p.MaxImageCount),
+			Selection:    LifecycleSelect{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: p.MaxImageCount},
+			Action:       LifecycleAction{Type: "expire"},
+		})
+	}
 	out, err := json.Marshal(doc)
 	if err != nil {
 		return "", fmt.Errorf("encoding lifecycle policy: %w", err)

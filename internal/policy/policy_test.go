@@ -127,6 +127,28 @@ func TestGenerateLifecyclePolicy(t *testing.T) {
 	}
 }
 
+func TestGenerateLifecyclePolicyArchive(t *testing.T) {
+	got, err := GenerateLifecyclePolicy(LifecycleParams{MaxImageCount: 30, UntaggedImageDays: 7, ProtectedTags: []string{"v*"}, ArchiveDays: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p LifecyclePolicy
+	if err := json.Unmarshal([]byte(got), &p); err != nil {
+		t.Fatal(err)
+	}
+	want := LifecyclePolicy{Rules: []LifecycleRule{
+		{1, GeneratedRulePrefix + "expire untagged images older than 7 days", LifecycleSelect{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: 7}, LifecycleAction{Type: "expire"}},
+		{2, GeneratedRulePrefix + "protect images tagged v* from the keep-last rule", LifecycleSelect{TagStatus: "tagged", TagPatternList: []string{"v*"}, CountType: "imageCountMoreThan", CountNumber: ProtectCountNumber}, LifecycleAction{Type: "expire"}},
+		{3, GeneratedRulePrefix + "archive images not pulled for 60 days", LifecycleSelect{TagStatus: "any", CountType: "sinceImagePulled", CountUnit: "days", CountNumber: 60}, LifecycleAction{Type: "transition", TargetStorageClass: "archive"}},
+	}}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("generated policy (-want +got):\n%s", diff)
+	}
+	if !IsGeneratedLifecyclePolicy(got) {
+		t.Error("generated archive policy not recognised as generated")
+	}
+}
+
 // seedExample is the lifecycle policy of the seed module README: its any
 // rule comes first, which ECR rejects.
 const seedExample = `{"rules":[

@@ -29,8 +29,18 @@ type ImageSummary struct {
 	// were already in the repository or were mounted.
 	UploadedLayers int
 	UploadedBytes  int64
-	Retag          bool
-	Seconds        float64
+	// MountedLayers were mounted from another repository of the registry;
+	// ExistingLayers were in the repository already.
+	MountedLayers  int
+	ExistingLayers int
+	// BlobMounting says why layers from another repository of the registry
+	// were uploaded rather than mounted ("" when none were).
+	BlobMounting string
+	// BlobMountingFix is the command that turns blob mounting on, when
+	// it may be off.
+	BlobMountingFix string
+	Retag           bool
+	Seconds         float64
 }
 
 // TagWithheld is the action of a tag the run did not write because the
@@ -73,6 +83,16 @@ func RenderImage(s ImageSummary) string {
 		fmt.Fprintf(&b, "- Platforms: %s\n", cellText(strings.Join(s.Platforms, ", ")))
 	}
 	fmt.Fprintf(&b, "- Size: %s in %d layer(s)\n", units.Bytes(s.Size), s.Layers)
+	if !s.Retag && s.UploadedLayers+s.MountedLayers+s.ExistingLayers > 0 {
+		fmt.Fprintf(&b, "- Layers: %d uploaded, %d mounted from another repository, %d already in the repository\n", s.UploadedLayers, s.MountedLayers, s.ExistingLayers)
+	}
+	if s.BlobMounting != "" {
+		fmt.Fprintf(&b, "- Blob mounting: %s", cellText(s.BlobMounting))
+		if s.BlobMountingFix != "" {
+			b.WriteString(" " + code(s.BlobMountingFix))
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "- Digest: %s\n", code(s.Digest))
 	if s.URI != "" {
 		fmt.Fprintf(&b, "- Pin it as: %s\n", code(s.URI))

@@ -18,7 +18,9 @@ func TestRenderImage(t *testing.T) {
 		{"image_pushed.md", ImageSummary{
 			Source: "oci:/github/workspace/out", Platforms: []string{"linux/amd64", "linux/arm64"},
 			Size: 1 << 30, Layers: 8, Digest: digest, URI: repo + "@" + digest,
-			UploadedLayers: 6, UploadedBytes: 800 << 20, Seconds: 3.14,
+			UploadedLayers: 6, UploadedBytes: 800 << 20, Seconds: 3.14, ExistingLayers: 1, MountedLayers: 1,
+			BlobMounting:    "2 layer(s) from base/app were uploaded, not mounted: the account setting BLOB_MOUNTING is DISABLED, so ECR copies every layer between repositories. To mount them instead, turn it on:",
+			BlobMountingFix: "aws ecr put-account-setting --name BLOB_MOUNTING --value ENABLED",
 			Tags: []ImageTag{
 				{Tag: "abc1234", Action: "pushed"},
 				{Tag: "v1.2.3", Action: "pushed"},

@@ -152,6 +152,9 @@ func Evaluate(res *Result, rules Rules) Verdict {
 		v.Gate = failUnless(reportOnly)
 	case len(notFinal) > 0:
 		v.Reason = fmt.Sprintf("the scan ended with status %s%s, so the image's findings are unknown.", v.Status, describe(res, notFinal))
+		if v.Status == StatusImageArchived {
+			v.Reason += fmt.Sprintf(" %s is archived, or its restore has not finished: its scan cannot be read until it is ACTIVE again. Fix: if DescribeImages shows it ARCHIVED, restore it with `%s`; re-run once it is ACTIVE (a restore takes minutes to hours).", res.Digest, RestoreCommand(repoName(res.Repository), res.Digest))
+		}
 		v.Gate = failUnless(reportOnly)
 	case reportOnly:
 		v.Gate = GatePassed
@@ -221,4 +224,13 @@ func countText(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// repoName is the repository name of a repository URI
+// (123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web → app/web).
+func repoName(uri string) string {
+	if host, rest, ok := strings.Cut(uri, "/"); ok && strings.ContainsAny(host, ".:") {
+		return rest
+	}
+	return uri
 }

@@ -299,6 +299,26 @@ func TestEvaluateStatusDescription(t *testing.T) {
 	}
 }
 
+func TestEvaluateArchivedImage(t *testing.T) {
+	res := singleResult(Basic, StatusImageArchived, nil)
+	got := Evaluate(res, Rules{Threshold: High, Now: now})
+	want := "`aws ecr update-image-storage-class --repository-name app --image-id imageDigest=sha256:aa --target-storage-class STANDARD`"
+	if got.Gate != GateFailed || !strings.Contains(got.Reason, "status IMAGE_ARCHIVED") || !strings.Contains(got.Reason, want) {
+		t.Errorf("got %s %q, want failed naming IMAGE_ARCHIVED and %s", got.Gate, got.Reason, want)
+	}
+	// With fail_on_severity NONE the gate does not fail, and still says how
+	// to restore the image.
+	if got := Evaluate(res, Rules{Threshold: None, Now: now}); got.Gate != GatePassed || !strings.Contains(got.Reason, want) {
+		t.Errorf("NONE: got %s %q", got.Gate, got.Reason)
+	}
+	if got := repoName("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app"); got != "team/app" {
+		t.Errorf("repoName of a URI = %q", got)
+	}
+	if got := repoName("team/app"); got != "team/app" {
+		t.Errorf("repoName of a name = %q", got)
+	}
+}
+
 func TestEvaluateTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		th     Severity

@@ -6,6 +6,7 @@ package scan
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -112,6 +113,9 @@ const (
 	StatusEligibilityExpired  = "SCAN_ELIGIBILITY_EXPIRED"
 	StatusFindingsUnavailable = "FINDINGS_UNAVAILABLE"
 	StatusLimitExceeded       = "LIMIT_EXCEEDED"
+	// StatusImageArchived: the image is in the archive storage class; its
+	// scan cannot be read until it is restored (UpdateImageStorageClass).
+	StatusImageArchived = "IMAGE_ARCHIVED"
 	// StatusNotFound is the action's name for "no scan yet"
 	// (ScanNotFoundException).
 	StatusNotFound = "SCAN_NOT_FOUND"
@@ -147,7 +151,7 @@ type Result struct {
 
 // statusOrder ranks statuses for merging: the worst one wins.
 var statusOrder = []string{
-	StatusFailed, StatusUnsupportedImage, StatusFindingsUnavailable, StatusEligibilityExpired,
+	StatusFailed, StatusUnsupportedImage, StatusImageArchived, StatusFindingsUnavailable, StatusEligibilityExpired,
 	StatusLimitExceeded, StatusNotFound, StatusPending, StatusInProgress, StatusActive, StatusComplete,
 }
 
@@ -213,4 +217,10 @@ func SortFindings(fs []Finding) {
 			strings.Compare(a.InstalledVersion, b.InstalledVersion),
 		)
 	})
+}
+
+// RestoreCommand is the AWS CLI command that restores an archived image
+// (ECR's UpdateImageStorageClass to STANDARD), for the fix in a message.
+func RestoreCommand(repository, digest string) string {
+	return fmt.Sprintf("aws ecr update-image-storage-class --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD", repository, digest)
 }

@@ -406,7 +406,9 @@ func setStatus(o Options, t *target, status, desc string) {
 func final(status string) bool {
 	switch status {
 	case scan.StatusFailed, scan.StatusUnsupportedImage, scan.StatusEligibilityExpired,
-		scan.StatusFindingsUnavailable, scan.StatusLimitExceeded:
+		scan.StatusFindingsUnavailable, scan.StatusLimitExceeded, scan.StatusImageArchived:
+		// IMAGE_ARCHIVED waits for nothing: a restore is a manual step
+		// (UpdateImageStorageClass) that takes minutes to hours.
 		return true
 	}
 	return false

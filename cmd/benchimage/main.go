@@ -270,7 +270,8 @@ func actionEnv(root string, inputs []string, stdout io.Writer) error {
 		"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch",
 		"GITHUB_REPOSITORY": "org/app", "GITHUB_RUN_ID": "1", "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
-		"GITHUB_ACTOR": "octocat", "GITHUB_JOB": "deploy", "GITHUB_WORKFLOW": "deploy",
+		"GITHUB_WORKFLOW_REF": "org/app/.github/workflows/deploy.yml@refs/heads/main",
+		"GITHUB_ACTOR":        "octocat", "GITHUB_JOB": "deploy", "GITHUB_WORKFLOW": "deploy",
 		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TEMP": dirs["runner_temp"],
 	}
 	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_PATH"} {

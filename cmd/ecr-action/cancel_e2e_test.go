@@ -261,8 +261,9 @@ func TestCancelDuringScanWait(t *testing.T) {
 	if !strings.Contains(out.Summary, "Cancelled") {
 		t.Errorf("the summary does not say the run was cancelled:\n%s", out.Summary)
 	}
-	if n := e.srv.RegistryCalls()["manifest.put"]; n != 1 {
-		t.Errorf("%d manifest PUTs; want 1, the image by digest and no tag", n)
+	// The image, then its SBOM and provenance referrers, all by digest.
+	if n := e.srv.RegistryCalls()["manifest.put"]; n != 3 {
+		t.Errorf("%d manifest PUTs; want 3, the image and its two referrers by digest, and no tag", n)
 	}
 	for _, tag := range []string{shortSHA, "latest"} {
 		if got := e.digestOf(t, repoName+":"+tag); got != before {

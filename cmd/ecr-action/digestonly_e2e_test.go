@@ -43,8 +43,8 @@ func TestDigestOnlyPushNotScannedStartsScan(t *testing.T) {
 	if strings.Contains(out.Log, "did not finish within scan_timeout") {
 		t.Errorf("the run waited for scan_timeout\n%s", out.Log)
 	}
-	if n := e.srv.RegistryCalls()["manifest.put"]; n != 1 {
-		t.Errorf("%d manifest PUTs, want 1 (by digest; the tags are withheld)", n)
+	if n := e.srv.RegistryCalls()["manifest.put"]; n != 3 {
+		t.Errorf("%d manifest PUTs, want 3 (the image, its SBOM and provenance, by digest; the tags are withheld)", n)
 	}
 	t.Logf("gated on the scan it started in %s", took.Round(100*time.Millisecond))
 

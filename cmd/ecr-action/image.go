@@ -41,6 +41,7 @@ type imageRun struct {
 	art       *image.Artifact
 	plan      *image.Plan
 	res       *image.Result // after uploadImage
+	attest    *attestation  // what attachReferrers attaches; nil for nothing
 	tmp       string
 	clk       clock.Clock // times the push and the tags
 	client    *ecr.Client // reads the BLOB_MOUNTING account setting
@@ -132,6 +133,11 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 		wf.Infof("%s", line)
 	}
 	run.plan = plan
+	run.attest, err = prepareAttestation(cfg, getenv, imageArtifact{Source: art.Source, Digest: art.Digest.String()}, repo.Name(), plan.Retag, clk.Now())
+	if err != nil {
+		run.cleanup()
+		return nil, err
+	}
 	return run, nil
 }
 

@@ -222,6 +222,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 
 	repo := res.Repository
 	var imgSum *report.ImageSummary
+	var attached *attachResult
 	if img != nil {
 		endPush := wf.Group("Push " + repo.URI)
 		imgSum, err = uploadImage(ctx, wf, img, repo.URI, res.Fresh)
@@ -234,6 +235,19 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		if err != nil {
 			title, msg := explainStep(err, "Push failed")
 			return fail(title, msg)
+		}
+		// The SBOM and provenance go on before any tag (attest.go).
+		if img.attest != nil {
+			endAttach := wf.Group("SBOM and provenance")
+			attached, err = attachReferrers(ctx, wf, img, img.attest)
+			endAttach()
+			if err != nil && ctx.Err() != nil {
+				return cancelled("while attaching the SBOM and provenance", fmt.Sprintf("The image %s is in the repository by digest only: no tag was written. Re-run to finish.", imgSum.Digest))
+			}
+			if err != nil {
+				title, msg := explainStep(err, "Referrers")
+				return fail(title, msg+fmt.Sprintf("\n\nThe image %s is in the repository by digest only: no tag was written.", imgSum.Digest))
+			}
 		}
 	}
 	// The scan gate: wait for the scan of what was pushed, then decide.
@@ -286,6 +300,11 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 			{"image_tags", strings.Join(tags, ",")},
 			{"image_uris", strings.Join(uris, "\n")},
 		}...)
+		var sbomDigest, provDigest string
+		if attached != nil {
+			sbomDigest, provDigest = attached.sbomOutput(img.art.Index != nil), attached.provenanceOutput()
+		}
+		outputs = append(outputs, output{"sbom_digest", sbomDigest}, output{"provenance_digest", provDigest})
 	}
 	// Failures after the push still leave the outputs and the summary in
 	// place: the image is in the repository either way.
@@ -326,6 +345,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	})
 	if imgSum != nil {
 		summary += "\n" + report.RenderImage(*imgSum)
+	}
+	if attached != nil && len(attached.referrers) > 0 {
+		summary += "\n" + report.RenderReferrers(attached.referrers, signingNote)
 	}
 	if scanReport != "" {
 		summary += "\n" + scanReport

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,13 @@ func TestScanGateEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its SBOM and provenance are there too, untagged artifacts with it as subject.
+	for _, d := range imgs.ImageDetails {
+		if d.SubjectManifestDigest != nil && (aws.ToString(d.SubjectManifestDigest) != out.Outputs["image_digest"] || len(d.ImageTags) != 0) {
+			t.Errorf("referrer %s: subject %s, tags %v; want the image, no tag", aws.ToString(d.ImageDigest), aws.ToString(d.SubjectManifestDigest), d.ImageTags)
+		}
+	}
+	imgs.ImageDetails = slices.DeleteFunc(imgs.ImageDetails, func(d types.ImageDetail) bool { return d.SubjectManifestDigest != nil })
 	if len(imgs.ImageDetails) != 1 || aws.ToString(imgs.ImageDetails[0].ImageDigest) != out.Outputs["image_digest"] || len(imgs.ImageDetails[0].ImageTags) != 0 {
 		t.Errorf("after a failed gate the repository holds %+v; want the image, untagged", imgs.ImageDetails)
 	}

@@ -331,8 +331,8 @@ func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
 			if got[tt.op] != maxAttempts {
 				t.Errorf("%s called %d times, want %d (the retry budget)", tt.op, got[tt.op], maxAttempts)
 			}
-			if n := f.srv.RegistryCalls()["manifest.put"]; n > 1 {
-				t.Errorf("%d manifest PUTs; only the image by digest may be written", n)
+			if n := f.srv.RegistryCalls()["manifest.put"]; n > 3 {
+				t.Errorf("%d manifest PUTs; only the image and its SBOM and provenance by digest may be written", n)
 			}
 			if _, err := f.client.DescribeImages(context.Background(), &ecr.DescribeImagesInput{
 				RepositoryName: aws.String(repoName), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("latest")}},
@@ -420,8 +420,8 @@ func TestScanFaultsAreBounded(t *testing.T) {
 				}
 			}
 			// The gate could not pass: no tag names the image.
-			if out.Outputs["image_tags"] != "" || e.srv.RegistryCalls()["manifest.put"] != 1 {
-				t.Errorf("tags %q, %d manifest PUTs; want no tag, the image by digest only", out.Outputs["image_tags"], e.srv.RegistryCalls()["manifest.put"])
+			if out.Outputs["image_tags"] != "" || e.srv.RegistryCalls()["manifest.put"] != 3 {
+				t.Errorf("tags %q, %d manifest PUTs; want no tag, the image, its SBOM and provenance by digest only", out.Outputs["image_tags"], e.srv.RegistryCalls()["manifest.put"])
 			}
 		})
 	}

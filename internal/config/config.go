@@ -60,6 +60,10 @@ type Config struct {
 	// Scan is how the run waits for the image's scan and gates on it.
 	Scan Scan
 
+	// SBOM and Provenance: attach an SBOM and a provenance statement to
+	// the pushed image as OCI referrers (inputs sbom and provenance).
+	SBOM, Provenance bool
+
 	// Warnings are problems that do not stop the run (an ignored input).
 	Warnings []string
 }
@@ -410,6 +414,10 @@ func Load(getenv func(string) string) (*Config, error) {
 
 	// Waiting for the scan, the gate and its reports.
 	c.Scan = loadScan(in, withDefault, boolean, bad, func(w string) { c.Warnings = append(c.Warnings, w) }, c.Workspace, c.Image != nil)
+
+	// What the run attaches to the pushed image.
+	c.SBOM = boolean("sbom")
+	c.Provenance = boolean("provenance")
 
 	if len(errs) > 0 {
 		return nil, errs

@@ -80,6 +80,7 @@ func TestLoadSeedExample(t *testing.T) {
 		RoleSessionName: "ecr-action", Audience: "sts.amazonaws.com",
 		Workspace: wd,
 		Scan:      Scan{Wait: WaitAuto, Timeout: 10 * time.Minute, Threshold: scan.Critical, LogRetentionDays: 30},
+		SBOM:      true, Provenance: true,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(seed) (-want +got):\n%s", diff)

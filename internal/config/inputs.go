@@ -59,6 +59,8 @@ func Definitions() []InputDef {
 		{Name: "sarif_file", Description: "Write the findings as SARIF 2.1.0 to this path, relative to the workspace, for github/codeql-action/upload-sarif. Empty (the default) writes none."},
 		{Name: "scan_log_group", Description: "CloudWatch Logs group that receives one JSON event per run with the scan result (created if missing). Empty (the default) logs nothing."},
 		{Name: "scan_log_retention_days", Default: "30", Description: "Retention of scan_log_group in days, one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …, 3653), or 0 to never expire."},
+		{Name: "sbom", Default: "true", Description: "Attach an SPDX 2.3 JSON SBOM (OS packages from dpkg and apk databases, Go modules from Go binaries) to every image pushed, as an OCI referrer of its manifest (one per platform of an index), before any tag is written: true (the default) or false. A retag attaches none."},
+		{Name: "provenance", Default: "true", Description: "Attach an unsigned in-toto SLSA v1 provenance statement describing the run (repository, commit, workflow, run, inputs, base image) to the pushed image, as an OCI referrer, before any tag is written: true (the default) or false. A retag attaches none."},
 	}
 }
 

@@ -145,7 +145,8 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 		"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch",
 		"GITHUB_REPOSITORY": "org/app", "GITHUB_RUN_ID": "1", "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
-		"GITHUB_ACTOR": "octocat", "GITHUB_JOB": "deploy", "GITHUB_WORKFLOW": "deploy",
+		"GITHUB_WORKFLOW_REF": "org/app/.github/workflows/deploy.yml@refs/heads/main",
+		"GITHUB_ACTOR":        "octocat", "GITHUB_JOB": "deploy", "GITHUB_WORKFLOW": "deploy",
 		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TEMP": runnerTemp,
 	}
 	for k, v := range files {

@@ -395,8 +395,8 @@ func scenario(ctx context.Context, out io.Writer, dir string, job runner.Job, mo
 		if i == 2 && srv.UploadedBytes() != 0 {
 			return nil, fmt.Errorf("the retag uploaded %d blob bytes, want 0", srv.UploadedBytes())
 		}
-		if i == 3 && (res.Outputs["scan_gate"] != "failed" || res.Outputs["critical_count"] != "2" || srv.RegistryCalls()["manifest.put"] != 1) {
-			return nil, fmt.Errorf("the vulnerable image: gate %q, critical_count %q, %d manifest PUTs; want failed, 2 and 1 (the image by digest, no tag)",
+		if i == 3 && (res.Outputs["scan_gate"] != "failed" || res.Outputs["critical_count"] != "2" || srv.RegistryCalls()["manifest.put"] != 3) {
+			return nil, fmt.Errorf("the vulnerable image: gate %q, critical_count %q, %d manifest PUTs; want failed, 2 and 3 (the image, its SBOM and its provenance by digest, no tag)",
 				res.Outputs["scan_gate"], res.Outputs["critical_count"], srv.RegistryCalls()["manifest.put"])
 		}
 		if i == 4 && (res.Outputs["scan_gate"] != "passed" || srv.UploadedBytes() != 0 || srv.RegistryCalls()["manifest.put"] != 2) {

@@ -33,10 +33,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/org/ecr-action/internal/testing/slowupload"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -229,7 +230,7 @@ func scenario(ctx context.Context, out io.Writer, dir string, job runner.Job, mo
 	defer hs.Close()
 	endpoint := "http://" + ln.Addr().String()
 	// The cancelled push goes through a registry that reads uploads slowly.
-	slow := &slowUploads{next: srv, started: make(chan struct{})}
+	slow := slowupload.New(srv)
 	sln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -329,7 +330,7 @@ func scenario(ctx context.Context, out io.Writer, dir string, job runner.Job, mo
 			j.Cancel = syscall.SIGTERM // what docker stop sends
 			go func() {
 				select {
-				case <-slow.started:
+				case <-slow.Started:
 					time.Sleep(300 * time.Millisecond) // well into the upload
 					now := time.Now()
 					cancelledAt.Store(&now)
@@ -491,43 +492,6 @@ func taggedImages(ctx context.Context, endpoint, repo string) (int, error) {
 		return 0, fmt.Errorf("listing the tagged images of %s: %w", repo, err)
 	}
 	return len(out.ImageDetails), nil
-}
-
-// slowUploads hands blob upload bodies to next at about 1.6 MB/s, and
-// closes started when the first upload byte arrives.
-type slowUploads struct {
-	next    http.Handler
-	started chan struct{}
-	once    sync.Once
-}
-
-func (s *slowUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPatch || r.Method == http.MethodPut) {
-		r.Body = &slowBody{ReadCloser: r.Body, ctx: r.Context(), first: func() { s.once.Do(func() { close(s.started) }) }}
-	}
-	s.next.ServeHTTP(w, r)
-}
-
-// slowBody hands out at most 32 KiB every 20 ms.
-type slowBody struct {
-	io.ReadCloser
-	ctx   context.Context
-	first func()
-}
-
-func (b *slowBody) Read(p []byte) (int, error) {
-	if len(p) > 32<<10 {
-		p = p[:32<<10]
-	}
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.first()
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-b.ctx.Done():
-		}
-	}
-	return n, err
 }
 
 // with returns a copy of base with more inputs.

@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/org/ecr-action/internal/testing/slowupload"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -21,44 +20,6 @@ import (
 	"github.com/org/ecr-action/internal/ecrlocal"
 	"github.com/org/ecr-action/internal/runner"
 )
-
-// slowUploads serves ecrlocal with blob upload bodies read slowly, so a
-// push lasts long enough to be cancelled in the middle. started is closed
-// when the first upload body byte arrives.
-type slowUploads struct {
-	next    http.Handler
-	started chan struct{}
-	once    sync.Once
-}
-
-func (s *slowUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == http.MethodPatch || r.Method == http.MethodPut) {
-		r.Body = &slowBody{ReadCloser: r.Body, ctx: r.Context(), first: func() { s.once.Do(func() { close(s.started) }) }}
-	}
-	s.next.ServeHTTP(w, r)
-}
-
-// slowBody hands out at most 32 KiB every 20 ms (about 1.6 MB/s).
-type slowBody struct {
-	io.ReadCloser
-	ctx   context.Context
-	first func()
-}
-
-func (b *slowBody) Read(p []byte) (int, error) {
-	if len(p) > 32<<10 {
-		p = p[:32<<10]
-	}
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.first()
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-b.ctx.Done():
-		}
-	}
-	return n, err
-}
 
 // checkTagsComplete checks, through the ECR API and the registry, that
 // every tag in the repository names an image whose manifests and blobs are
@@ -143,7 +104,7 @@ func TestCancelDuringPush(t *testing.T) {
 			if err := os.WriteFile(j.workspace("payload.bin"), payload, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			slow := &slowUploads{next: e.srv, started: make(chan struct{})}
+			slow := slowupload.New(e.srv)
 			ts := httptest.NewServer(slow)
 			defer ts.Close()
 			environ := map[string]string{
@@ -156,7 +117,7 @@ func TestCancelDuringPush(t *testing.T) {
 			cancelledAt := make(chan time.Time, 1)
 			go func() {
 				select {
-				case <-slow.started:
+				case <-slow.Started:
 					time.Sleep(300 * time.Millisecond) // well into the upload
 					cancelledAt <- time.Now()
 					cancel()

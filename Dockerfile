@@ -17,7 +17,7 @@ COPY . .
 ARG TARGETOS
 ARG TARGETARCH
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags="-s -w" -o /ecr-action ./cmd/ecr-action
+    go build -trimpath -ldflags="-s -w" -o /ecr-action ./cmd/action
 
 # Final stage: distroless static has CA certificates (for HTTPS to AWS) and
 # tzdata, and nothing else.

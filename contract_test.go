@@ -586,7 +586,7 @@ func dockerfileProblems(src string) []string {
 }
 
 func TestDockerfile(t *testing.T) {
-	const good = "FROM golang:1.26-bookworm AS build\nRUN CGO_ENABLED=0 \\\n    go build -o /x ./cmd/ecr-action\nFROM gcr.io/distroless/static-debian12\nCOPY --from=build /x /x\nENTRYPOINT [\"/x\"]\n"
+	const good = "FROM golang:1.26-bookworm AS build\nRUN CGO_ENABLED=0 \\\n    go build -o /x ./cmd/action\nFROM gcr.io/distroless/static-debian12\nCOPY --from=build /x /x\nENTRYPOINT [\"/x\"]\n"
 	tests := []struct {
 		name         string
 		src          string
@@ -600,7 +600,7 @@ func TestDockerfile(t *testing.T) {
 		{name: "final stage alpine", src: strings.Replace(good, "gcr.io/distroless/static-debian12", "alpine:3", 1), wantProblems: 1},
 		{name: "scratch without certificates", src: strings.Replace(good, "gcr.io/distroless/static-debian12", "scratch", 1), wantProblems: 1},
 		{name: "shell-form entrypoint", src: strings.Replace(good, `["/x"]`, "/x", 1), wantProblems: 1},
-		{name: "single stage", src: "FROM gcr.io/distroless/static-debian12\nRUN CGO_ENABLED=0 go build ./cmd/ecr-action\nENTRYPOINT [\"/x\"]\n", wantProblems: 1},
+		{name: "single stage", src: "FROM gcr.io/distroless/static-debian12\nRUN CGO_ENABLED=0 go build ./cmd/action\nENTRYPOINT [\"/x\"]\n", wantProblems: 1},
 		{name: "USER in a comment is fine", src: "# USER root is not set\n" + good},
 	}
 	for _, tt := range tests {
@@ -778,7 +778,7 @@ func TestDockerignoreMatching(t *testing.T) {
 		{"internal/config/config.go", false},
 		{"internal/config/config_test.go", true},
 		{"internal/config/testdata/x.json", true},
-		{"cmd/ecr-action/main.go", true},
+		{"cmd/action/main.go", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -790,23 +790,23 @@ func TestDockerignoreMatching(t *testing.T) {
 }
 
 // TestDockerContextHasTheBuildInputs checks that .dockerignore keeps every
-// file `go build ./cmd/ecr-action` reads from this module: an allow-list that
+// file `go build ./cmd/action` reads from this module: an allow-list that
 // forgets a new package breaks only the Docker build, which local tests
 // would not notice. go list -e lists what it can even while a package does
 // not build: that failure is go build's and go vet's to report, not this test's.
 func TestDockerContextHasTheBuildInputs(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("cmd", "ecr-action")); err != nil {
-		t.Skipf("cmd/ecr-action not present yet: %v", err)
+		t.Skipf("cmd/action not present yet: %v", err)
 	}
 	patterns := dockerignorePatterns(readFile(t, ".dockerignore"))
 	cmd := exec.Command("go", "list", "-e", "-deps", "-f",
 		`{{if .Module}}{{if .Module.Main}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}{{end}}`,
-		"./cmd/ecr-action")
+		"./cmd/action")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list ./cmd/ecr-action: %v\n%s", err, stderr.String())
+		t.Fatalf("go list ./cmd/action: %v\n%s", err, stderr.String())
 	}
 	root, err := os.Getwd()
 	if err != nil {
@@ -836,24 +836,24 @@ func TestDockerContextHasTheBuildInputs(t *testing.T) {
 // binary must not contain any of them.
 var testInfrastructure = []string{
 	"github.com/org/ecr-action/internal/testing/",
-	"github.com/org/ecr-action/internal/ecrlocal",
-	"github.com/org/ecr-action/internal/logslocal",
-	"github.com/org/ecr-action/internal/stslocal",
-	"github.com/org/ecr-action/internal/awsjson",
-	"github.com/org/ecr-action/internal/runner",
-	"github.com/org/ecr-action/internal/dockerengine/enginetest",
-	"github.com/org/ecr-action/internal/image/imagetest",
+	"github.com/org/ecr-action/internal/testing/ecrlocal",
+	"github.com/org/ecr-action/internal/testing/logslocal",
+	"github.com/org/ecr-action/internal/testing/stslocal",
+	"github.com/org/ecr-action/internal/testing/awsjson",
+	"github.com/org/ecr-action/internal/testing/runner",
+	"github.com/org/ecr-action/internal/testing/enginetest",
+	"github.com/org/ecr-action/internal/testing/imagetest",
 }
 
 // TestActionBinaryHasNoTestInfrastructure fences the product from its test
-// doubles: `go list -deps ./cmd/ecr-action` names none of them.
+// doubles: `go list -deps ./cmd/action` names none of them.
 func TestActionBinaryHasNoTestInfrastructure(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", "./cmd/ecr-action")
+	cmd := exec.Command("go", "list", "-deps", "./cmd/action")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list -deps ./cmd/ecr-action: %v\n%s", err, stderr.String())
+		t.Fatalf("go list -deps ./cmd/action: %v\n%s", err, stderr.String())
 	}
 	var bad []string
 	for _, p := range strings.Fields(string(out)) {

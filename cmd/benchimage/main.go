@@ -249,7 +249,7 @@ func login(ctx context.Context, endpoint, dir string, stdout io.Writer) error {
 }
 
 // actionEnv prints the environment the runner gives a container action, as
-// internal/runner builds it: runner variables, fresh file-command files, an
+// internal/testing/runner builds it: runner variables, fresh file-command files, an
 // event.json of a push to main, and every declared input.
 func actionEnv(root string, inputs []string, stdout io.Writer) error {
 	dirs := map[string]string{}

@@ -44,9 +44,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
-	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/logslocal"
-	"github.com/org/ecr-action/internal/runner"
+	"github.com/org/ecr-action/internal/testing/ecrlocal"
+	"github.com/org/ecr-action/internal/testing/logslocal"
+	"github.com/org/ecr-action/internal/testing/runner"
 )
 
 func main() {
@@ -103,7 +103,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if *stampVersion != "" {
 		args = append(args, "-ldflags", "-X main.version="+*stampVersion)
 	}
-	build := exec.CommandContext(ctx, "go", append(args, "github.com/org/ecr-action/cmd/ecr-action")...)
+	build := exec.CommandContext(ctx, "go", append(args, "github.com/org/ecr-action/cmd/action")...)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = out, out
 	if err := build.Run(); err != nil {

@@ -27,8 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/logslocal"
+	"github.com/org/ecr-action/internal/testing/ecrlocal"
+	"github.com/org/ecr-action/internal/testing/logslocal"
 )
 
 func main() {

@@ -33,7 +33,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// entrypoint is where ko puts the binary of ./cmd/ecr-action.
+// entrypoint is where ko puts the binary of ./cmd/action.
 const entrypoint = "/ko-app/ecr-action"
 
 func main() {

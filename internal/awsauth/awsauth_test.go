@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/org/ecr-action/internal/stslocal"
-	"github.com/org/ecr-action/internal/stslocal/stslocaltest"
+	"github.com/org/ecr-action/internal/testing/stslocal"
+	"github.com/org/ecr-action/internal/testing/stslocal/stslocaltest"
 )
 
 // Secrets of tests that reach no token service (those that do use the

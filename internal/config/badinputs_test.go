@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/org/ecr-action/internal/config/badinputs"
+	"github.com/org/ecr-action/internal/testing/badinputs"
 )
 
 // loadCatalogue reads testdata/bad-inputs/cases.json.

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
-	"github.com/org/ecr-action/internal/dockerengine/enginetest"
+	"github.com/org/ecr-action/internal/testing/enginetest"
 )
 
 func randomImage(t *testing.T, size int64, layers int) v1.Image {

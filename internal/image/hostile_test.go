@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/org/ecr-action/internal/image"
-	"github.com/org/ecr-action/internal/image/imagetest"
+	"github.com/org/ecr-action/internal/testing/imagetest"
 )
 
 // TestHostileOCILayoutsRefusedBeforeAnyWrite opens each broken layout: the

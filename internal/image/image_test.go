@@ -29,7 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/ecr-action/internal/image"
-	"github.com/org/ecr-action/internal/image/imagetest"
+	"github.com/org/ecr-action/internal/testing/imagetest"
 )
 
 // counter is an http.RoundTripper that counts requests by kind.

@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/ecr-action/internal/awsauth"
-	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/image"
+	"github.com/org/ecr-action/internal/testing/ecrlocal"
+	"github.com/org/ecr-action/internal/testing/ecrlocal/ecrlocaltest"
 )
 
 // faultEnv is ecrlocal with a repository and an image.Registry logged in to

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/org/ecr-action/internal/config/badinputs"
+	"github.com/org/ecr-action/internal/testing/badinputs"
 )
 
 func TestValidateRepositoryName(t *testing.T) {
@@ -625,12 +625,12 @@ func TestWildcardMatch(t *testing.T) {
 }
 
 // docExamples reads the ECR User Guide's own example policies, kept with
-// ecrlocal's tests (internal/ecrlocal/testdata/docs): the action's rules must
+// ecrlocal's tests (internal/testing/ecrlocal/testdata/docs): the action's rules must
 // accept every valid one and refuse every one the guide says ECR refuses,
 // as ecrlocal's independent rules do.
 func docExamples(t *testing.T, kind, verdict string) map[string]string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "ecrlocal", "testdata", "docs", kind, verdict, "*.json"))
+	files, err := filepath.Glob(filepath.Join("..", "testing", "ecrlocal", "testdata", "docs", kind, verdict, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no %s %s examples: %v", verdict, kind, err)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/org/ecr-action/internal/config"
-	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/policy"
+	"github.com/org/ecr-action/internal/testing/ecrlocal"
+	"github.com/org/ecr-action/internal/testing/ecrlocal/ecrlocaltest"
 )
 
 // The tests run reconcile through the real SDK client against ecrlocal, so

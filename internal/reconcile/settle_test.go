@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
-	"github.com/org/ecr-action/internal/ecrlocal"
-	"github.com/org/ecr-action/internal/ecrlocal/ecrlocaltest"
 	"github.com/org/ecr-action/internal/settle"
+	"github.com/org/ecr-action/internal/testing/ecrlocal"
+	"github.com/org/ecr-action/internal/testing/ecrlocal/ecrlocaltest"
 )
 
 // ECR creates repositories asynchronously: ecrlocal's CreateDelay hides a

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/org/ecr-action/internal/logslocal"
-	"github.com/org/ecr-action/internal/logslocal/logslocaltest"
 	"github.com/org/ecr-action/internal/scanlog"
+	"github.com/org/ecr-action/internal/testing/logslocal"
+	"github.com/org/ecr-action/internal/testing/logslocal/logslocaltest"
 )
 
 const group = "/ecr-action/scans"

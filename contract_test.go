@@ -831,39 +831,103 @@ func TestDockerContextHasTheBuildInputs(t *testing.T) {
 	}
 }
 
-// testInfrastructure are the packages that exist only for tests, the demo
-// and the benchmarks: emulators, fakes and the runner harness. The shipped
-// binary must not contain any of them.
-var testInfrastructure = []string{
-	"github.com/org/ecr-action/internal/testing/",
-	"github.com/org/ecr-action/internal/testing/ecrlocal",
-	"github.com/org/ecr-action/internal/testing/logslocal",
-	"github.com/org/ecr-action/internal/testing/stslocal",
-	"github.com/org/ecr-action/internal/testing/awsjson",
-	"github.com/org/ecr-action/internal/testing/runner",
-	"github.com/org/ecr-action/internal/testing/enginetest",
-	"github.com/org/ecr-action/internal/testing/imagetest",
+// testInfrastructure is where the packages live that exist only for tests,
+// the demo and the benchmarks: emulators, fakes and the runner harness. The
+// shipped binary must not contain any of them.
+const testInfrastructure = "github.com/org/ecr-action/internal/testing/"
+
+// goList runs `go list` with args and returns the packages it names.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.Fields(string(out))
 }
 
 // TestActionBinaryHasNoTestInfrastructure fences the product from its test
 // doubles: `go list -deps ./cmd/action` names none of them.
 func TestActionBinaryHasNoTestInfrastructure(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", "./cmd/action")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -deps ./cmd/action: %v\n%s", err, stderr.String())
-	}
 	var bad []string
-	for _, p := range strings.Fields(string(out)) {
-		for _, f := range testInfrastructure {
-			if p == strings.TrimSuffix(f, "/") || strings.HasPrefix(p, f) || strings.HasPrefix(p, f+"/") {
-				bad = append(bad, p)
-			}
+	for _, p := range goList(t, "-deps", "./cmd/action") {
+		if strings.HasPrefix(p, testInfrastructure) {
+			bad = append(bad, p)
 		}
 	}
 	if len(bad) > 0 {
 		t.Errorf("the action binary imports test infrastructure: %v", bad)
 	}
+}
+
+// TestREADMEPackageTablesShowTheTwoGroups checks the README's two package
+// tables against the module: the first lists exactly the packages the
+// action binary is built from, the second every other package.
+func TestREADMEPackageTablesShowTheTwoGroups(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const module = "github.com/org/ecr-action"
+	rel := func(p string) string { return strings.TrimPrefix(strings.TrimPrefix(p, module), "/") }
+	product := map[string]bool{}
+	for _, p := range goList(t, "-deps", "./cmd/action") {
+		if strings.HasPrefix(p, module+"/") {
+			product[rel(p)] = true
+		}
+	}
+	others := map[string]bool{}
+	for _, p := range goList(t, "./...") {
+		if r := rel(p); r != "" && !product[r] {
+			others[r] = true
+		}
+	}
+	// The two tables follow "One package per concern"; each row's first
+	// cell names one or more packages in backquotes.
+	text := string(readme)
+	i := strings.Index(text, "One package per concern")
+	if i < 0 {
+		t.Fatal(`README has no "One package per concern" section`)
+	}
+	var tables []map[string]bool
+	inTable := false
+	for _, line := range strings.Split(text[i:], "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if inTable && len(tables) == 2 {
+				break
+			}
+			inTable = false
+			continue
+		}
+		if !inTable {
+			tables = append(tables, map[string]bool{})
+			inTable = true
+		}
+		cells := strings.Split(line, "|")
+		for _, f := range strings.Split(cells[1], "`") {
+			if f = strings.TrimSpace(f); strings.HasPrefix(f, "cmd/") || strings.HasPrefix(f, "internal/") {
+				tables[len(tables)-1][f] = true
+			}
+		}
+	}
+	if len(tables) < 2 {
+		t.Fatalf("README has %d package tables after \"One package per concern\"; want two (product, test infrastructure)", len(tables))
+	}
+	check := func(name string, table, want map[string]bool) {
+		for p := range want {
+			if !table[p] {
+				t.Errorf("the %s table in README lacks %s", name, p)
+			}
+		}
+		for p := range table {
+			if !want[p] {
+				t.Errorf("the %s table in README lists %s, which is not in that group", name, p)
+			}
+		}
+	}
+	check("product", tables[0], product)
+	check("test infrastructure", tables[1], others)
 }

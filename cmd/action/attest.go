@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/provenance"
 	"github.com/org/ecr-action/internal/referrer"
@@ -65,6 +66,7 @@ func prepareAttestation(cfg *config.Config, getenv func(string) string, art imag
 type imageArtifact struct {
 	Source string
 	Digest string
+	Files  []build.FileDigest // a build's files sources; none for other inputs
 }
 
 // provenanceInput gathers the statement's input from the GitHub context
@@ -127,6 +129,10 @@ func provenanceInput(cfg *config.Config, getenv func(string) string, art imageAr
 		}
 	case strings.HasPrefix(art.Source, "docker://"):
 		in.BaseImages = append(in.BaseImages, provenance.Dependency{URI: strings.TrimPrefix(art.Source, "docker://"), Digest: art.Digest})
+	}
+	// The files sources' digests, from the build's own pass over them.
+	for _, f := range art.Files {
+		in.Files = append(in.Files, provenance.Dependency{URI: f.Path, Digest: f.Digest.String(), Dir: f.Dir})
 	}
 	return in
 }

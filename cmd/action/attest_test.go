@@ -1,11 +1,16 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/provenance"
 	"github.com/org/ecr-action/internal/report"
 )
 
@@ -20,7 +25,9 @@ func TestProvenanceInput(t *testing.T) {
 	cfg := &config.Config{Image: &config.Image{Build: &config.Build{Env: []string{"TOKEN=s3cr3t-value", "MODE=prod"}}, Tags: []string{"abc1234", "latest"}}}
 	digest := "sha256:" + strings.Repeat("b", 64)
 	base := "sha256:" + strings.Repeat("c", 64)
-	in := provenanceInput(cfg, func(k string) string { return env[k] }, imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest}, "host/app", time.Unix(100, 0))
+	appDigest := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("d", 64)}
+	files := []build.FileDigest{{Path: "app", Digest: appDigest}, {Path: "conf", Dir: true, Digest: appDigest}}
+	in := provenanceInput(cfg, func(k string) string { return env[k] }, imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest, Files: files}, "host/app", time.Unix(100, 0))
 	if in.GitHub.RunID != "42" || in.GitHub.RunAttempt != "2" || in.Action.Version != "v1" || in.Action.Repository != "org/ecr-action" {
 		t.Errorf("GitHub context %+v, action %+v", in.GitHub, in.Action)
 	}
@@ -29,6 +36,9 @@ func TestProvenanceInput(t *testing.T) {
 	}
 	if len(in.BaseImages) != 1 || in.BaseImages[0].URI != "alpine:3.20" || in.BaseImages[0].Digest != base {
 		t.Errorf("base images %+v; want alpine:3.20 at %s", in.BaseImages, base)
+	}
+	if want := []provenance.Dependency{{URI: "app", Digest: appDigest.String()}, {URI: "conf", Digest: appDigest.String(), Dir: true}}; !slices.Equal(in.Files, want) {
+		t.Errorf("files %+v; want %+v", in.Files, want)
 	}
 	if in.Inputs["base_image"] != "alpine:3.20" || in.Inputs["files"] != "app:/usr/bin/app" || in.Inputs["tags"] != "abc1234,latest" {
 		t.Errorf("inputs %v", in.Inputs)

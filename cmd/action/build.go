@@ -12,8 +12,10 @@ import (
 	"github.com/org/ecr-action/internal/image"
 )
 
-// buildImage assembles the image from base_image and files.
-func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tmp string) (*image.Artifact, error) {
+// buildImage assembles the image from base_image and files. It also
+// returns the digests of the files sources, hashed as the layers were
+// written, for the provenance.
+func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tmp string) (*image.Artifact, []build.FileDigest, error) {
 	b := cfg.Image.Build
 	spec := build.Spec{
 		Workspace:  cfg.Workspace,
@@ -50,11 +52,11 @@ func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tm
 	if b.BaseImage != config.Scratch {
 		ref, err := name.ParseReference(b.BaseImage)
 		if err != nil {
-			return nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
+			return nil, nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
 		}
 		desc, err := reg.Puller().Get(ctx, ref)
 		if err != nil {
-			return nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
+			return nil, nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
 		}
 		if desc.MediaType.IsIndex() {
 			spec.Base.Index, err = desc.ImageIndex()
@@ -62,16 +64,19 @@ func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tm
 			spec.Base.Image, err = desc.Image()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
+			return nil, nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
 		}
 		source += "@" + desc.Digest.String()
 	}
 	res, err := build.Build(ctx, spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var art *image.Artifact
 	if res.Index != nil {
-		return image.FromIndex(source, res.Index)
+		art, err = image.FromIndex(source, res.Index)
+	} else {
+		art, err = image.FromImage(source, res.Image)
 	}
-	return image.FromImage(source, res.Image)
+	return art, res.Files, err
 }

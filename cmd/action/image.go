@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/org/ecr-action/internal/awsauth"
+	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/dockerengine"
@@ -104,7 +105,8 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 		return nil, err
 	}
 	run := &imageRun{reg: reg, kc: kc, tmp: tmp, clk: clk, client: client}
-	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp)
+	var files []build.FileDigest
+	art, retag, err := openImage(ctx, wf, getenv, cfg, reg, repo, tmp, &files)
 	if err != nil {
 		run.cleanup()
 		return nil, err
@@ -133,7 +135,7 @@ func prepareImage(ctx context.Context, clk clock.Clock, wf *report.Workflow, get
 		wf.Infof("%s", line)
 	}
 	run.plan = plan
-	run.attest, err = prepareAttestation(cfg, getenv, imageArtifact{Source: art.Source, Digest: art.Digest.String()}, repo.Name(), plan.Retag, clk.Now())
+	run.attest, err = prepareAttestation(cfg, getenv, imageArtifact{Source: art.Source, Digest: art.Digest.String(), Files: files}, repo.Name(), plan.Retag, clk.Now())
 	if err != nil {
 		run.cleanup()
 		return nil, err
@@ -266,7 +268,8 @@ func planWord(a image.TagAction) string {
 }
 
 // openImage opens what the inputs name. retag is true for retag_from.
-func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Registry, repo name.Repository, tmp string) (*image.Artifact, bool, error) {
+// files receives the digests of a build's files sources.
+func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Registry, repo name.Repository, tmp string, files *[]build.FileDigest) (*image.Artifact, bool, error) {
 	im := cfg.Image
 	archiveOpts := image.ArchiveOptions{TempDir: tmp, Logf: wf.Infof}
 	var art *image.Artifact
@@ -283,7 +286,7 @@ func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) str
 		}
 		return art, true, nil
 	case im.Build != nil:
-		art, err = buildImage(ctx, cfg, reg, tmp)
+		art, *files, err = buildImage(ctx, cfg, reg, tmp)
 		if err != nil {
 			return nil, false, &stepError{"Build", explainRegistry(err)}
 		}

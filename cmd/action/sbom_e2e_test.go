@@ -492,6 +492,25 @@ func TestSBOMPerPlatformOfAnIndex(t *testing.T) {
 	if len(types) != 1 || types[referrer.InTotoJSON] != out.Outputs["provenance_digest"] {
 		t.Errorf("referrers of the index: %v; want the provenance %s", types, out.Outputs["provenance_digest"])
 	}
+	// The provenance lists the file the build copied in, with its digest
+	// (sha256 of "hello"), after the commit.
+	var st struct {
+		Predicate struct {
+			BuildDefinition struct {
+				ResolvedDependencies []struct {
+					URI    string            `json:"uri"`
+					Digest map[string]string `json:"digest"`
+				} `json:"resolvedDependencies"`
+			} `json:"buildDefinition"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(e.document(t, out.Outputs["provenance_digest"]), &st); err != nil {
+		t.Fatal(err)
+	}
+	deps := st.Predicate.BuildDefinition.ResolvedDependencies
+	if len(deps) != 2 || deps[1].URI != "file:hello.txt" || deps[1].Digest["sha256"] != "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" {
+		t.Errorf("provenance dependencies %+v; want the commit and file:hello.txt at sha256:2cf24dba…", deps)
+	}
 }
 
 func TestSBOMAndProvenanceOff(t *testing.T) {

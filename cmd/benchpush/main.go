@@ -2,12 +2,17 @@
 // random image as an OCI layout, and pushes a layout to a registry with
 // go-containerregistry, printing the wall time.
 //
-//	benchpush gen  -dir DIR [-size 1073741824] [-layers 8]
+//	benchpush gen  -dir DIR [-size 1073741824] [-layers 8] [-gzip]
 //	benchpush push -dir DIR -ref HOST/REPO:TAG [-ecr URL]
 //
 // With -ecr, the repository is created through the ECR API at URL and the
 // registry login comes from its GetAuthorizationToken, as against real ECR;
 // without it the push is anonymous.
+//
+// With -gzip, gen writes gzip layers of compressible bytes (4 random bits
+// in each, so they compress to about half) instead of uncompressed random
+// ones: the layers a registry source or a build has, which the SBOM must
+// inflate to read.
 package main
 
 import (
@@ -37,6 +42,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/klauspost/compress/gzip"
 )
 
 func main() {
@@ -59,13 +65,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "gen":
 		size := fs.Int64("size", 1<<30, "total bytes of layer content")
 		layers := fs.Int("layers", 8, "number of layers")
+		gz := fs.Bool("gzip", false, "gzip layers of compressible bytes (uncompressed random ones without)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		if *dir == "" || *layers < 1 || *size < int64(*layers) {
 			return errors.New("gen needs -dir, -layers >= 1 and -size >= layers")
 		}
-		return generate(*dir, *size, *layers)
+		return generate(*dir, *size, *layers, *gz)
 	case "push":
 		ref := fs.String("ref", "", "destination HOST/REPO:TAG")
 		endpoint := fs.String("ecr", "", "ECR API endpoint URL: create the repository and log in through it")
@@ -93,8 +100,9 @@ type descriptor struct {
 }
 
 // generate writes an OCI layout of one image with uncompressed tar layers of
-// random bytes, streamed to disk (never held in memory).
-func generate(dir string, size int64, n int) error {
+// random bytes (or gzip layers of compressible ones), streamed to disk
+// (never held in memory).
+func generate(dir string, size int64, n int, gz bool) error {
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", blobs, err)
@@ -103,12 +111,16 @@ func generate(dir string, size int64, n int) error {
 	var layers []descriptor
 	var diffIDs []string
 	for i := range n {
-		d, err := writeLayer(blobs, size/int64(n), rand.NewChaCha8([32]byte{byte(i), byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)}))
+		var src io.Reader = rand.NewChaCha8([32]byte{byte(i), byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)})
+		if gz {
+			src = nibbles{src}
+		}
+		d, diffID, err := writeLayer(blobs, size/int64(n), src, gz)
 		if err != nil {
 			return err
 		}
 		layers = append(layers, d)
-		diffIDs = append(diffIDs, d.Digest) // uncompressed: diff ID = digest
+		diffIDs = append(diffIDs, diffID)
 	}
 	config, err := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
@@ -152,34 +164,60 @@ func writeBlob(blobs, mediaType string, b []byte) (descriptor, error) {
 	return descriptor{MediaType: mediaType, Digest: "sha256:" + h, Size: int64(len(b))}, nil
 }
 
-// writeLayer streams a tar holding one file of random bytes into the blob
-// directory, hashing it on the way.
-func writeLayer(blobs string, size int64, src io.Reader) (descriptor, error) {
+// nibbles keeps 4 random bits of each byte: data gzip compresses to about
+// half, mostly as literals (inflate's slow case, as in BenchmarkSBOM).
+type nibbles struct{ r io.Reader }
+
+func (n nibbles) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	for i := range p[:k] {
+		p[i] = 'a' + p[i]&0x0f
+	}
+	return k, err
+}
+
+// writeLayer streams a tar holding one file of size bytes from src into
+// the blob directory, gzip-compressed with gz, hashing it on the way. It
+// returns the layer's descriptor and its diff ID.
+func writeLayer(blobs string, size int64, src io.Reader, gz bool) (descriptor, string, error) {
 	tmp, err := os.CreateTemp(blobs, "layer-")
 	if err != nil {
-		return descriptor{}, err
+		return descriptor{}, "", err
 	}
 	defer os.Remove(tmp.Name())
-	h := sha256.New()
+	h, diffID := sha256.New(), sha256.New()
 	cw := &countWriter{w: io.MultiWriter(tmp, h)}
-	tw := tar.NewWriter(cw)
+	var out io.Writer = cw
+	var zw *gzip.Writer
+	if gz {
+		zw = gzip.NewWriter(cw)
+		out = zw
+	}
+	tw := tar.NewWriter(io.MultiWriter(out, diffID))
 	if err := tw.WriteHeader(&tar.Header{Name: "data.bin", Mode: 0o644, Size: size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
-		return descriptor{}, err
+		return descriptor{}, "", err
 	}
 	if _, err := io.CopyN(tw, src, size); err != nil {
-		return descriptor{}, fmt.Errorf("writing layer content: %w", err)
+		return descriptor{}, "", fmt.Errorf("writing layer content: %w", err)
 	}
 	if err := tw.Close(); err != nil {
-		return descriptor{}, err
+		return descriptor{}, "", err
+	}
+	mediaType := "application/vnd.oci.image.layer.v1.tar"
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return descriptor{}, "", err
+		}
+		mediaType += "+gzip"
 	}
 	if err := tmp.Close(); err != nil {
-		return descriptor{}, err
+		return descriptor{}, "", err
 	}
 	d := hex.EncodeToString(h.Sum(nil))
 	if err := os.Rename(tmp.Name(), filepath.Join(blobs, d)); err != nil {
-		return descriptor{}, err
+		return descriptor{}, "", err
 	}
-	return descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: "sha256:" + d, Size: cw.n}, nil
+	return descriptor{MediaType: mediaType, Digest: "sha256:" + d, Size: cw.n}, "sha256:" + hex.EncodeToString(diffID.Sum(nil)), nil
 }
 
 type countWriter struct {

@@ -57,6 +57,26 @@ type Result struct {
 	Image     v1.Image
 	Index     v1.ImageIndex
 	Platforms []string // sorted "os/arch[/variant]"
+	// Files are the digests of what the files lines copied in, one per
+	// distinct (source, digest) over every platform, sorted by Path then
+	// Digest: at most one per files line and platform.
+	Files []FileDigest
+}
+
+// FileDigest is the digest of one files source, hashed as the layer was
+// written (no second read of the workspace).
+//
+// For a regular file, Digest is the sha256 of its content, what
+// `sha256sum <Path>` prints in the workspace. For a directory (Dir), it is
+// the layer's diff ID: the sha256 of the uncompressed tar the directory
+// became at its destination, with every entry's metadata normalized (owner
+// root, mode 0644 or 0755, the build's epoch as time, names sorted). The
+// image config's rootfs.diff_ids lists the same digest, and rebuilding the
+// same files line at the same destination gives it again.
+type FileDigest struct {
+	Path   string // the source relative to the workspace, platform variables expanded, slash-separated
+	Dir    bool
+	Digest v1.Hash
 }
 
 // defaultPlatform is what a scratch build targets when none is given.
@@ -80,7 +100,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lb := &layerBuilder{ctx: ctx, ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}}
+	lb := &layerBuilder{ctx: ctx, ws: ws, dir: spec.TempDir, epoch: spec.Epoch, cache: map[layerKey]*fileLayer{}, files: map[FileDigest]bool{}}
 
 	type built struct {
 		platform v1.Platform
@@ -101,7 +121,7 @@ func Build(ctx context.Context, spec Spec) (*Result, error) {
 		}
 		images = append(images, built{p, img})
 	}
-	res := &Result{}
+	res := &Result{Files: lb.fileDigests()}
 	for _, b := range images {
 		res.Platforms = append(res.Platforms, platformString(b.platform))
 	}

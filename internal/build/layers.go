@@ -131,6 +131,7 @@ type layerBuilder struct {
 	dir   string
 	epoch time.Time
 	cache map[layerKey]*fileLayer
+	files map[FileDigest]bool // the sources' digests, for the provenance
 }
 
 type layerKey struct {
@@ -144,15 +145,34 @@ func (lb *layerBuilder) layer(f File, p v1.Platform, mt types.MediaType) (v1.Lay
 		return nil, fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
 	}
 	key := layerKey{src: expand(f.Src, p), dest: f.Dest, mediaType: mt}
-	if l, ok := lb.cache[key]; ok {
-		return l, nil
+	l, ok := lb.cache[key]
+	if !ok {
+		if l, err = lb.write(src, path.Base(filepath.ToSlash(key.src)), f.Dest, mt); err != nil {
+			return nil, fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
+		}
+		lb.cache[key] = l
 	}
-	l, err := lb.write(src, path.Base(filepath.ToSlash(key.src)), f.Dest, mt)
-	if err != nil {
-		return nil, fmt.Errorf("files line %s:%s: %w", f.Src, f.Dest, err)
+	fd := FileDigest{Path: path.Clean(filepath.ToSlash(key.src)), Digest: l.content}
+	if l.content == (v1.Hash{}) {
+		fd.Dir, fd.Digest = true, l.diffID
 	}
-	lb.cache[key] = l
+	lb.files[fd] = true
 	return l, nil
+}
+
+// fileDigests lists the sources' digests, sorted.
+func (lb *layerBuilder) fileDigests() []FileDigest {
+	out := make([]FileDigest, 0, len(lb.files))
+	for fd := range lb.files {
+		out = append(out, fd)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Digest.String() < out[j].Digest.String()
+	})
+	return out
 }
 
 // write tars src (the real path of the source named name) at dest into a
@@ -177,7 +197,8 @@ func (lb *layerBuilder) write(src, name, dest string, mt types.MediaType) (_ *fi
 		return nil, err
 	}
 	tw := tar.NewWriter(io.MultiWriter(zw, diffID))
-	if err := lb.addTree(tw, src, name, dest); err != nil {
+	content, err := lb.addTree(tw, src, name, dest)
+	if err != nil {
 		return nil, err
 	}
 	for _, c := range []io.Closer{tw, zw} {
@@ -191,16 +212,22 @@ func (lb *layerBuilder) write(src, name, dest string, mt types.MediaType) (_ *fi
 	if err := out.Close(); err != nil {
 		return nil, err
 	}
-	return &fileLayer{path: out.Name(), digest: hashOf(digest), diffID: hashOf(diffID), size: size.n, mediaType: mt}, nil
+	l := &fileLayer{path: out.Name(), digest: hashOf(digest), diffID: hashOf(diffID), size: size.n, mediaType: mt}
+	if content != nil {
+		l.content = hashOf(content)
+	}
+	return l, nil
 }
 
 // addTree writes the parent directories of the destination, then src. A
 // file copied into a directory (dest ending in '/') keeps the name the
-// files line gave it, even when src is a link to another name.
-func (lb *layerBuilder) addTree(tw *tar.Writer, src, name, dest string) error {
+// files line gave it, even when src is a link to another name. For a
+// regular file src it returns the sha256 of its content, hashed as it is
+// copied; nil for a directory.
+func (lb *layerBuilder) addTree(tw *tar.Writer, src, name, dest string) (hash.Hash, error) {
 	info, err := os.Stat(src)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	isDir := strings.HasSuffix(dest, "/")
 	dest = path.Clean("/" + dest)
@@ -214,21 +241,22 @@ func (lb *layerBuilder) addTree(tw *tar.Writer, src, name, dest string) error {
 	}
 	for _, d := range parents {
 		if err := tw.WriteHeader(lb.header(d+"/", tar.TypeDir, 0o755, 0, "")); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if info.Mode().IsRegular() {
-		return lb.addFile(tw, src, dest, info)
+		h := sha256.New()
+		return h, lb.addFile(tw, src, dest, info, h)
 	}
 	if !info.IsDir() {
-		return fmt.Errorf("%s is neither a file nor a directory", src)
+		return nil, fmt.Errorf("%s is neither a file nor a directory", src)
 	}
 	if dest != "/" {
 		if err := tw.WriteHeader(lb.header(dest+"/", tar.TypeDir, 0o755, 0, "")); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return lb.addDir(tw, src, dest)
+	return nil, lb.addDir(tw, src, dest)
 }
 
 // addDir copies a directory tree in lexical order; links stay links.
@@ -271,7 +299,7 @@ func (lb *layerBuilder) addDir(tw *tar.Writer, dir, dest string) error {
 				return err
 			}
 		case info.Mode().IsRegular():
-			if err := lb.addFile(tw, full, target, info); err != nil {
+			if err := lb.addFile(tw, full, target, info, nil); err != nil {
 				return err
 			}
 		default:
@@ -281,7 +309,9 @@ func (lb *layerBuilder) addDir(tw *tar.Writer, dir, dest string) error {
 	return nil
 }
 
-func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileInfo) error {
+// addFile copies one regular file; content, when not nil, also gets every
+// byte copied.
+func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileInfo, content hash.Hash) error {
 	mode := int64(0o644)
 	if info.Mode()&0o111 != 0 {
 		mode = 0o755
@@ -296,7 +326,11 @@ func (lb *layerBuilder) addFile(tw *tar.Writer, src, dest string, info fs.FileIn
 	if err := tw.WriteHeader(lb.header(dest, tar.TypeReg, mode, info.Size(), "")); err != nil {
 		return err
 	}
-	n, err := io.Copy(tw, ctxReader{lb.ctx, r})
+	var w io.Writer = tw
+	if content != nil {
+		w = io.MultiWriter(tw, content)
+	}
+	n, err := io.Copy(w, ctxReader{lb.ctx, r})
 	if err != nil {
 		return err
 	}
@@ -344,6 +378,7 @@ func hashOf(h hash.Hash) v1.Hash {
 type fileLayer struct {
 	path           string
 	digest, diffID v1.Hash
+	content        v1.Hash // of the source file; zero for a directory
 	size           int64
 	mediaType      types.MediaType
 }

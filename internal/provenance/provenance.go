@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -71,11 +72,17 @@ type Subject struct {
 // Dependency is something the build used, with its digest.
 type Dependency struct {
 	// URI names it: a base image reference
-	// ("docker.io/library/golang:1.26"), or a file's path in the
-	// repository ("Dockerfile").
+	// ("docker.io/library/golang:1.26"), or a files source's path relative
+	// to the workspace ("bin/app"), written as the URI "file:bin/app".
 	URI string
-	// Digest is "<algorithm>:<hex>", as "sha256:…".
+	// Digest is "<algorithm>:<hex>", as "sha256:…". For a file, the sha256
+	// of its content (what sha256sum prints).
 	Digest string
+	// Dir marks a files source that is a directory: Digest is then the
+	// diff ID of the layer it became (the sha256 of the uncompressed,
+	// normalized tar, listed in the image config's rootfs.diff_ids), and
+	// the URI ends in "/".
+	Dir bool
 }
 
 // Input is everything the statement says.
@@ -88,8 +95,8 @@ type Input struct {
 	Inputs map[string]string
 	// BaseImages are the images the build started from.
 	BaseImages []Dependency
-	// Files are the files that went into the image (a Dockerfile, a
-	// build context's files, an image archive).
+	// Files are the files that went into the image: the sources of a
+	// build's files lines, by their path in the workspace.
 	Files []Dependency
 	// StartedOn and FinishedOn come from the injected clock.
 	StartedOn, FinishedOn time.Time
@@ -236,10 +243,16 @@ func New(in Input) (*Statement, error) {
 				continue
 			}
 			uri := imageURI(d.URI)
+			ann := map[string]any{"kind": strings.ToLower(strings.TrimSuffix(kind, "s"))}
 			if kind == "Files" {
-				uri = "git+" + server + "/" + g.Repository + "@" + g.SHA + "#" + strings.TrimPrefix(d.URI, "./")
+				// The workspace's file, not the commit's: a files
+				// source is often built by the workflow, not committed.
+				uri = fileURI(d.URI, d.Dir)
+				if d.Dir {
+					ann = map[string]any{"kind": "directory", "digestOf": "layer diff ID"}
+				}
 			}
-			deps = append(deps, ResourceDescriptor{URI: uri, Name: d.URI, Digest: dg, Annotations: map[string]any{"kind": strings.ToLower(strings.TrimSuffix(kind, "s"))}})
+			deps = append(deps, ResourceDescriptor{URI: uri, Name: d.URI, Digest: dg, Annotations: ann})
 		}
 	}
 	addDeps("BaseImages", in.BaseImages)
@@ -314,6 +327,16 @@ func New(in Input) (*Statement, error) {
 		},
 	}
 	return st, nil
+}
+
+// fileURI is "file:" and the workspace-relative path, percent-encoded
+// where a URI needs it; a directory's ends in "/".
+func fileURI(p string, dir bool) string {
+	p = path.Clean(strings.TrimPrefix(p, "./"))
+	if dir && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath()
 }
 
 // imageURI makes an image reference a URI, as in-toto's ResourceURI must

@@ -42,7 +42,7 @@ func input() Input {
 		Subjects:   []Subject{{Name: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop", Digest: imageDigest}},
 		Inputs:     map[string]string{"repository": "shop", "context": ".", "dockerfile": "Dockerfile", "platforms": "linux/amd64,linux/arm64"},
 		BaseImages: []Dependency{{URI: "docker.io/library/golang:1.26", Digest: baseDigest}},
-		Files:      []Dependency{{URI: "go.sum", Digest: fileDigest}, {URI: "Dockerfile", Digest: fileDigest}},
+		Files:      []Dependency{{URI: "bin/app", Digest: fileDigest}, {URI: "conf", Dir: true, Digest: fileDigest}, {URI: "./docs/read me.md", Digest: fileDigest}},
 		StartedOn:  started,
 		FinishedOn: started.Add(95 * time.Second),
 	}
@@ -173,8 +173,9 @@ func TestStatementFields(t *testing.T) {
 				"resolvedDependencies": []any{
 					map[string]any{"uri": "git+https://github.com/acme/shop@refs/heads/main", "digest": map[string]any{"gitCommit": "0123456789abcdef0123456789abcdef01234567"}},
 					map[string]any{"uri": "pkg:docker/library/golang@1.26", "name": "docker.io/library/golang:1.26", "digest": map[string]any{"sha256": strings.Repeat("cd", 32)}, "annotations": map[string]any{"kind": "baseimage"}},
-					map[string]any{"uri": "git+https://github.com/acme/shop@0123456789abcdef0123456789abcdef01234567#Dockerfile", "name": "Dockerfile", "digest": map[string]any{"sha256": strings.Repeat("ef", 32)}, "annotations": map[string]any{"kind": "file"}},
-					map[string]any{"uri": "git+https://github.com/acme/shop@0123456789abcdef0123456789abcdef01234567#go.sum", "name": "go.sum", "digest": map[string]any{"sha256": strings.Repeat("ef", 32)}, "annotations": map[string]any{"kind": "file"}},
+					map[string]any{"uri": "file:docs/read%20me.md", "name": "./docs/read me.md", "digest": map[string]any{"sha256": strings.Repeat("ef", 32)}, "annotations": map[string]any{"kind": "file"}},
+					map[string]any{"uri": "file:bin/app", "name": "bin/app", "digest": map[string]any{"sha256": strings.Repeat("ef", 32)}, "annotations": map[string]any{"kind": "file"}},
+					map[string]any{"uri": "file:conf/", "name": "conf", "digest": map[string]any{"sha256": strings.Repeat("ef", 32)}, "annotations": map[string]any{"kind": "directory", "digestOf": "layer diff ID"}},
 				},
 			},
 			"runDetails": map[string]any{

@@ -410,7 +410,7 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 		return nil
 	}
 	start := run.clk.Now()
-	err := run.reg.Tag(ctx, run.plan, run.res)
+	err := run.reg.Tag(ctx, run.plan)
 	run.logRecovery(wf)
 	if err != nil {
 		var ite *image.ImmutableTagError

@@ -33,9 +33,9 @@ func randomImage(t *testing.T, size int64, layers int) v1.Image {
 	return img
 }
 
-func newClient(t *testing.T, host string, opts ...Option) *Client {
+func newClient(t *testing.T, host string) *Client {
 	t.Helper()
-	c, err := New(host, opts...)
+	c, err := New(host)
 	if err != nil {
 		t.Fatalf("New(%q): %v", host, err)
 	}
@@ -86,22 +86,6 @@ func TestNew(t *testing.T) {
 			}
 			if c.base != tc.wantBase || c.socket != tc.wantSocket {
 				t.Errorf("New(%q): base %q socket %q, want %q %q", tc.host, c.base, c.socket, tc.wantBase, tc.wantSocket)
-			}
-		})
-	}
-}
-
-func TestNewRejectsBadOptions(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opt  Option
-	}{
-		{"zero dial timeout", WithDialTimeout(0)},
-		{"negative header timeout", WithHeaderTimeout(-time.Second)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := New("", tc.opt); err == nil {
-				t.Error("New succeeded, want an error")
 			}
 		})
 	}
@@ -464,7 +448,11 @@ func TestHeaderTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sock := serveUnix(t, stall(tc.stallPing))
-			c := newClient(t, "unix://"+sock, WithHeaderTimeout(100*time.Millisecond))
+			c := newClient(t, "unix://"+sock)
+			// The default (5 minutes) made short, as if the engine's
+			// answer had taken that long.
+			c.headerTimeout = 100 * time.Millisecond
+			c.hc.Transport.(*http.Transport).ResponseHeaderTimeout = c.headerTimeout
 			start := time.Now()
 			err := tc.call(context.Background(), c)
 			if err == nil {

@@ -364,7 +364,6 @@ type Result struct {
 	// repository of the registry are not counted.
 	UploadedLayers int
 	UploadedBytes  int64
-	Duration       time.Duration
 	// MountedLayers were mounted from another repository of the registry
 	// (the registry answered the mount with 201 Created); ExistingLayers
 	// were in the repository already. Uploaded, mounted and existing add
@@ -380,25 +379,11 @@ type Result struct {
 	MountSources    []string
 }
 
-// Push writes the plan: Upload, then Tag, so no tag ever names a partial
-// image. A plan with nothing to change makes no request.
-func (r *Registry) Push(ctx context.Context, p *Plan) (*Result, error) {
-	res, err := r.Upload(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Tag(ctx, p, res); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
 // Upload writes the plan's image without any tag: blobs, then the manifest
 // by digest (children before an index). A caller can check the uploaded
 // image (wait for its scan) before Tag lets a tag name it. A plan with
 // nothing to change, or a retag, uploads nothing.
 func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
-	start := time.Now()
 	a := p.Artifact
 	repo := p.Target.Repository
 	res := &Result{Digest: a.Digest.String(), Tags: p.Tags}
@@ -422,14 +407,11 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	}
 	res.UploadedLayers, res.UploadedBytes = prog.uploaded()
 	_, res.MountedLayers, res.ExistingLayers, res.UnmountedLayers, res.MountSources = prog.layerCounts(repo, mounts.has)
-	res.Duration = time.Since(start)
 	return res, nil
 }
 
 // Tag writes the plan's tags that change, in parallel, after Upload.
-// res.Duration grows by the time it takes.
-func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
-	start := time.Now()
+func (r *Registry) Tag(ctx context.Context, p *Plan) error {
 	a := p.Artifact
 	repo := p.Target.Repository
 	taggable := a.Taggable()
@@ -454,9 +436,7 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 			return nil
 		})
 	}
-	err = g.Wait()
-	res.Duration += time.Since(start)
-	return err
+	return g.Wait()
 }
 
 // isTagInvalid reports ECR's answer to a manifest PUT on an immutable tag

@@ -74,8 +74,10 @@ func (f *faultEnv) push(t *testing.T, layers int, size int64) (*image.Artifact, 
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	_, err = f.reg.Push(ctx, plan)
-	return a, err
+	if _, err = f.reg.Upload(ctx, plan); err != nil {
+		return a, err
+	}
+	return a, f.reg.Tag(ctx, plan)
 }
 
 // checkPushed reads the image back by tag and validates every blob.

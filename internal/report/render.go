@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/org/ecr-action/internal/markdown"
 	"strings"
 )
 
@@ -127,26 +128,7 @@ func cellText(v string) string {
 	if v == "" {
 		return "_(none)_"
 	}
-	var b strings.Builder
-	v = strings.ReplaceAll(v, "\r\n", "\n")
-	for _, r := range v {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\n', '\r':
-			b.WriteString("<br>")
-		case '|', '\\', '`', '*', '_', '[', ']', '#', '~', '!':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return markdown.Cell(v)
 }
 
 // htmlText escapes v for use inside an HTML element.

@@ -131,31 +131,8 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	}
 
 	// Tag options are checked whether or not an image is pushed.
-	optionsOK := true
-	shaValue := p.withDefault("tag_sha")
-	shaMode := strings.ToLower(shaValue)
-	if !contains(tags.SHAModes(), shaMode) {
-		bad("tag_sha", shaValue, "must be one of %s", strings.Join(tags.SHAModes(), ", "))
-		optionsOK = false
-	}
-	semverValue := strings.ToLower(p.withDefault("tag_semver"))
-	semver := p.boolean("tag_semver")
-	if semverValue != "true" && semverValue != "false" {
-		optionsOK = false
-	}
-	latestValue := p.withDefault("tag_latest")
-	latest := strings.ToLower(latestValue)
-	if !contains(tags.LatestModes(), latest) {
-		bad("tag_latest", latestValue, "must be one of %s", strings.Join(tags.LatestModes(), ", "))
-		optionsOK = false
-	}
-	extra := List(in("image_tags"))
-	for _, t := range extra {
-		if err := tags.Valid(t); err != nil {
-			bad("image_tags", t, "%v", err)
-			optionsOK = false
-		}
-	}
+	t := loadTagOptions(p)
+	shaMode, semverValue, semver, latest, extra, optionsOK := t.sha, t.semverValue, t.semver, t.latest, t.extra, t.ok
 
 	if img == nil {
 		if len(extra) > 0 || shaMode != defaultOf("tag_sha") || semverValue != defaultOf("tag_semver") || latest != defaultOf("tag_latest") {
@@ -193,6 +170,45 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	}
 	img.Tags = computed
 	return img
+}
+
+// tagOptions are the tag inputs as given, and whether all are valid.
+type tagOptions struct {
+	sha, semverValue, latest string
+	semver                   bool
+	extra                    []string
+	ok                       bool
+}
+
+// loadTagOptions reads tag_sha, tag_semver, tag_latest and image_tags.
+func loadTagOptions(p imageInputs) tagOptions {
+	in, bad := p.in, p.bad
+	optionsOK := true
+	shaValue := p.withDefault("tag_sha")
+	shaMode := strings.ToLower(shaValue)
+	if !contains(tags.SHAModes(), shaMode) {
+		bad("tag_sha", shaValue, "must be one of %s", strings.Join(tags.SHAModes(), ", "))
+		optionsOK = false
+	}
+	semverValue := strings.ToLower(p.withDefault("tag_semver"))
+	semver := p.boolean("tag_semver")
+	if semverValue != "true" && semverValue != "false" {
+		optionsOK = false
+	}
+	latestValue := p.withDefault("tag_latest")
+	latest := strings.ToLower(latestValue)
+	if !contains(tags.LatestModes(), latest) {
+		bad("tag_latest", latestValue, "must be one of %s", strings.Join(tags.LatestModes(), ", "))
+		optionsOK = false
+	}
+	extra := List(in("image_tags"))
+	for _, t := range extra {
+		if err := tags.Valid(t); err != nil {
+			bad("image_tags", t, "%v", err)
+			optionsOK = false
+		}
+	}
+	return tagOptions{sha: shaMode, semverValue: semverValue, semver: semver, latest: latest, extra: extra, ok: optionsOK}
 }
 
 // reportTagErrors turns tags.Compute's errors into input errors.

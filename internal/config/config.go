@@ -18,8 +18,8 @@ import (
 	"github.com/org/ecr-action/internal/tags"
 )
 
-// Tag is one resource tag.
-type Tag struct{ Key, Value string }
+// ResourceTag is one resource tag.
+type ResourceTag struct{ Key, Value string }
 
 // Config is the validated desired state and the settings of one run.
 type Config struct {
@@ -42,7 +42,7 @@ type Config struct {
 	CrossAccount bool
 	AccountIDs   []string
 
-	Tags []Tag // the always-added tags first, then the user's, in input order
+	ResourceTags []ResourceTag // the always-added tags first, then the user's, in input order
 
 	Region          string
 	RoleToAssume    string
@@ -412,7 +412,7 @@ func (l *loader) crossAccount(c *Config) {
 // resourceTags reads the repository's resource tags, after the three the
 // action sets.
 func (l *loader) resourceTags(c *Config, project, env string) {
-	c.Tags = []Tag{{"Project", project}, {"Environment", env}, {"ManagedBy", "ecr-action"}}
+	c.ResourceTags = []ResourceTag{{"Project", project}, {"Environment", env}, {"ManagedBy", "ecr-action"}}
 	seen := map[string]bool{"Project": true, "Environment": true, "ManagedBy": true}
 	for _, line := range strings.Split(l.in("tags"), "\n") {
 		line = strings.TrimSpace(line)
@@ -431,7 +431,7 @@ func (l *loader) resourceTags(c *Config, project, env string) {
 				l.bad("tags", line, "%v", err)
 			}
 			seen[k] = true
-			c.Tags = append(c.Tags, Tag{k, v})
+			c.ResourceTags = append(c.ResourceTags, ResourceTag{k, v})
 		}
 	}
 	for _, t := range []struct{ input, key, value string }{{"project_name", "Project", project}, {"environment", "Environment", env}} {
@@ -441,8 +441,8 @@ func (l *loader) resourceTags(c *Config, project, env string) {
 			}
 		}
 	}
-	if len(c.Tags) > policy.MaxResourceTags {
-		l.bad("tags", "", "ECR accepts at most %d tags per repository; %d given with the 3 the action adds", policy.MaxResourceTags, len(c.Tags))
+	if len(c.ResourceTags) > policy.MaxResourceTags {
+		l.bad("tags", "", "ECR accepts at most %d tags per repository; %d given with the 3 the action adds", policy.MaxResourceTags, len(c.ResourceTags))
 	}
 
 }

@@ -208,7 +208,7 @@ func (r *reconciler) create(ctx context.Context) (*types.Repository, error) {
 			Filter: aws.String(f), FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard,
 		})
 	}
-	for _, t := range c.Tags {
+	for _, t := range c.ResourceTags {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
 	}
 	r.res.Writes++
@@ -545,8 +545,8 @@ func partition(arn string) string {
 
 func (r *reconciler) tags(ctx context.Context) error {
 	c := r.c
-	desired := make([]string, 0, len(c.Tags))
-	for _, t := range c.Tags {
+	desired := make([]string, 0, len(c.ResourceTags))
+	for _, t := range c.ResourceTags {
 		desired = append(desired, t.Key+"="+t.Value)
 	}
 	desiredText := strings.Join(desired, ", ")
@@ -574,7 +574,7 @@ func (r *reconciler) tags(ctx context.Context) error {
 		foundText = "(none)"
 	}
 	var missing []types.Tag
-	for _, t := range c.Tags {
+	for _, t := range c.ResourceTags {
 		if v, ok := found[t.Key]; !ok || v != t.Value {
 			missing = append(missing, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // buildImage assembles the image from base_image and files.
-func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tmp string) (*image.Artifact, error) {
+func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp string) (*image.Artifact, error) {
 	b := cfg.Image.Build
 	spec := build.Spec{
 		Workspace:  cfg.Workspace,

@@ -34,7 +34,7 @@ import (
 // imageRun is an image push worked out before any write: the source is open,
 // its digest known and every tag looked up.
 type imageRun struct {
-	reg *image.Registry
+	reg *image.Client
 	kc  *awsauth.Keychain
 	// recovered is the retries and renewals logRecovery reported.
 	recovered int
@@ -266,7 +266,7 @@ func planWord(a image.TagAction) string {
 }
 
 // openImage opens what the inputs name. retag is true for retag_from.
-func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Registry, repo name.Repository, tmp string) (*image.Artifact, bool, error) {
+func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Client, repo name.Repository, tmp string) (*image.Artifact, bool, error) {
 	im := cfg.Image
 	archiveOpts := image.ArchiveOptions{TempDir: tmp, Logf: wf.Infof}
 	var art *image.Artifact

@@ -92,7 +92,7 @@ func (c *counter) writes() int {
 
 type env struct {
 	host string
-	reg  *image.Registry
+	reg  *image.Client
 	rt   *counter
 }
 
@@ -727,7 +727,7 @@ func TestUploadWritesNoTag(t *testing.T) {
 
 // uploadAndTag writes a plan as the action does when nothing gates it:
 // Upload, then Tag.
-func uploadAndTag(reg *image.Registry, plan *image.Plan) (*image.Result, error) {
+func uploadAndTag(reg *image.Client, plan *image.Plan) (*image.Result, error) {
 	ctx := context.Background()
 	res, err := reg.Upload(ctx, plan)
 	if err != nil {

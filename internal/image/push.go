@@ -20,7 +20,7 @@ import (
 	"github.com/org/ecr-action/internal/policy"
 )
 
-// Options configure a Registry.
+// Options configure a Client.
 type Options struct {
 	// Keychain resolves credentials per registry. Required: the caller
 	// decides what each registry gets (no silent anonymous fallback here).
@@ -56,11 +56,11 @@ type Options struct {
 	FindArchived func(ctx context.Context, repo name.Repository, refs []string) (archived map[string]v1.Hash, err error)
 }
 
-// Registry reads sources from registries through one puller, so each is
+// Client reads sources from registries through one puller, so each is
 // pinged and authenticated once per run, and reads and writes the target
 // repository through one transport (see target), so its registry is pinged
 // once, not once for reading and once more for writing.
-type Registry struct {
+type Client struct {
 	puller  *remote.Puller // sources and base images on other registries
 	logf    func(string, ...any)
 	every   time.Duration
@@ -80,8 +80,8 @@ type Registry struct {
 	targetPusher *remote.Pusher
 }
 
-// New returns a Registry.
-func New(o Options) (*Registry, error) {
+// New returns a Client.
+func New(o Options) (*Client, error) {
 	if o.Keychain == nil {
 		return nil, errors.New("image.New: Options.Keychain is required")
 	}
@@ -110,7 +110,7 @@ func New(o Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Registry{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
+	return &Client{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
 		opts: o, ropts: ropts, lookupTags: o.LookupTags, findArchived: o.FindArchived}, nil
 }
 
@@ -119,7 +119,7 @@ func New(o Options) (*Registry, error) {
 // authentication once, with pull and push scope on repo; separate ones
 // would each ping before their first request. It is made at the first use,
 // so a run that writes nothing and needs no registry read pings nothing.
-func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Puller, *remote.Pusher, error) {
+func (r *Client) target(ctx context.Context, repo name.Repository) (*remote.Puller, *remote.Pusher, error) {
 	r.targetMu.Lock()
 	defer r.targetMu.Unlock()
 	if r.targetPuller != nil && r.targetReg == repo.RegistryStr() {
@@ -161,7 +161,7 @@ func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Pu
 
 // Puller is the Registry's puller, for opening docker:// sources and base
 // images with the same credentials and connections.
-func (r *Registry) Puller() *remote.Puller { return r.puller }
+func (r *Client) Puller() *remote.Puller { return r.puller }
 
 // Target is the repository pushed to and its tag mutability.
 type Target struct {
@@ -291,7 +291,7 @@ func isNotFound(err error) bool {
 // Plan looks up every tag before anything is written: a tag already at a's
 // digest is unchanged, a tag at another digest moves when the repository lets
 // it and fails the plan (an *ImmutableTagError) when it does not.
-func (r *Registry) Plan(ctx context.Context, a *Artifact, t Target, tags []string, retag bool) (*Plan, error) {
+func (r *Client) Plan(ctx context.Context, a *Artifact, t Target, tags []string, retag bool) (*Plan, error) {
 	if len(tags) == 0 {
 		return nil, errors.New("no tag to push")
 	}
@@ -383,7 +383,7 @@ type Result struct {
 // by digest (children before an index). A caller can check the uploaded
 // image (wait for its scan) before Tag lets a tag name it. A plan with
 // nothing to change, or a retag, uploads nothing.
-func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
+func (r *Client) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	a := p.Artifact
 	repo := p.Target.Repository
 	res := &Result{Digest: a.Digest.String(), Tags: p.Tags}
@@ -411,7 +411,7 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 }
 
 // Tag writes the plan's tags that change, in parallel, after Upload.
-func (r *Registry) Tag(ctx context.Context, p *Plan) error {
+func (r *Client) Tag(ctx context.Context, p *Plan) error {
 	a := p.Artifact
 	repo := p.Target.Repository
 	taggable := a.Taggable()
@@ -460,7 +460,7 @@ func isTagInvalid(err error) bool {
 // free: another run (a parallel matrix job) wrote it in between. A tag that
 // names this image is what was asked; one that names another image is an
 // *ImmutableTagError.
-func (r *Registry) lostTagRace(ctx context.Context, p *Plan, tag string, putErr error) error {
+func (r *Client) lostTagRace(ctx context.Context, p *Plan, tag string, putErr error) error {
 	a, repo := p.Artifact, p.Target.Repository
 	puller, _, err := r.target(ctx, repo)
 	if err != nil {
@@ -481,7 +481,7 @@ func (r *Registry) lostTagRace(ctx context.Context, p *Plan, tag string, putErr 
 
 // Resolve finds from (a tag or a sha256: digest) in repo, for a retag: only
 // manifests are read, never layers.
-func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from string) (*Artifact, error) {
+func (r *Client) Resolve(ctx context.Context, repo name.Repository, from string) (*Artifact, error) {
 	var ref name.Reference
 	if strings.HasPrefix(from, "sha256:") {
 		ref = repo.Digest(from)
@@ -558,7 +558,7 @@ func (e *ArchivedImageError) Error() string {
 // repository names an archived image: the tag lookup does not see it (the
 // registry answers 404 for an archived image), but ECR keeps its tags, so
 // writing it would fail after the upload.
-func (r *Registry) checkArchivedTags(ctx context.Context, a *Artifact, t Target, plans []TagPlan) error {
+func (r *Client) checkArchivedTags(ctx context.Context, a *Artifact, t Target, plans []TagPlan) error {
 	if r.findArchived == nil {
 		return nil
 	}
@@ -598,7 +598,7 @@ func (s *mountSet) has(h v1.Hash) bool {
 	return s.m[h]
 }
 
-func (r *Registry) watchMounts() *mountSet {
+func (r *Client) watchMounts() *mountSet {
 	s := &mountSet{m: map[v1.Hash]bool{}}
 	r.mountsMu.Lock()
 	r.mounts = s
@@ -606,7 +606,7 @@ func (r *Registry) watchMounts() *mountSet {
 	return s
 }
 
-func (r *Registry) stopWatchingMounts() {
+func (r *Client) stopWatchingMounts() {
 	r.mountsMu.Lock()
 	r.mounts = nil
 	r.mountsMu.Unlock()
@@ -617,7 +617,7 @@ func (r *Registry) stopWatchingMounts() {
 // Created is a mount; 202 Accepted opens an upload instead.
 type mountWatcher struct {
 	next http.RoundTripper
-	r    *Registry
+	r    *Client
 }
 
 func (m *mountWatcher) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -21,13 +21,13 @@ import (
 	"github.com/org/ecr-action/internal/testing/ecrlocal/ecrlocaltest"
 )
 
-// faultEnv is ecrlocal with a repository and an image.Registry logged in to
+// faultEnv is ecrlocal with a repository and an image.Client logged in to
 // it the way the action logs in: a renewing awsauth.Keychain and its
 // Transport.
 type faultEnv struct {
 	ecr  *ecrlocaltest.Env
 	kc   *awsauth.Keychain
-	reg  *image.Registry
+	reg  *image.Client
 	repo name.Repository
 }
 

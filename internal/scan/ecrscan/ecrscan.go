@@ -53,7 +53,7 @@ type Options struct {
 	Repository string
 	Digest     string   // what the run pushed: the image or index digest
 	Targets    []Target // the image manifests scanned; for an index, one per platform
-	Registry   Registry
+	Scanning   ScanningConfig
 	// Start starts a basic scan of each target (wait_for_scan: true on a
 	// repository that is not scanned on push).
 	Start bool
@@ -121,7 +121,7 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 	}
 
 	if o.Start {
-		if o.Registry.Mode == scan.Enhanced {
+		if o.Scanning.Mode == scan.Enhanced {
 			return nil, fmt.Errorf("wait_for_scan is true, but the registry uses enhanced scanning and no scanning rule covers %s, and StartImageScan only starts basic scans; add a rule for the repository (ECR > Private registry > Scanning) or set wait_for_scan: auto", o.Repository)
 		}
 		for _, t := range w.ts {
@@ -250,7 +250,7 @@ func (w *waiter) result(timedOut bool) *scan.Result {
 			}
 		}
 	}
-	r := &scan.Result{Mode: o.Registry.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: w.clk.Now().Sub(w.start)}
+	r := &scan.Result{Mode: o.Scanning.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: w.clk.Now().Sub(w.start)}
 	for _, t := range w.ts {
 		r.Platforms = append(r.Platforms, scan.PlatformResult{Platform: t.Platform, Digest: t.Digest, Status: t.status, Description: t.desc, Findings: t.findings})
 	}
@@ -369,10 +369,10 @@ func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Durat
 			if errors.As(err, &notFound) {
 				setStatus(o, t, scan.StatusNotFound, "")
 				late := o.StartAfter > 0 && elapsed >= o.StartAfter
-				if late && !t.started && o.Registry.Mode == scan.Basic {
+				if late && !t.started && o.Scanning.Mode == scan.Basic {
 					o.Logf("%s: no scan %s after the push; starting one (StartImageScan), as ECR does not document that a manifest pushed by digest alone is scanned on push", name(t.Target), o.StartAfter)
 				}
-				if (o.StartMissing || late) && !t.started && o.Registry.Mode == scan.Basic {
+				if (o.StartMissing || late) && !t.started && o.Scanning.Mode == scan.Basic {
 					t.started = true // once, whatever the answer
 					return startScan(ctx, api, o, t)
 				}
@@ -400,7 +400,7 @@ func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Durat
 	}
 	setStatus(o, t, status, desc)
 	switch {
-	case scan.HasFindings(status) && o.Registry.Mode == scan.Enhanced:
+	case scan.HasFindings(status) && o.Scanning.Mode == scan.Enhanced:
 		sig := signature(findings)
 		if t.previous == sig {
 			t.findings, t.done = findings, true

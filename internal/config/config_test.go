@@ -76,7 +76,7 @@ func TestLoadSeedExample(t *testing.T) {
 	want := &Config{
 		Repository: "canvas-ta-production-app", ScanOnPush: true, Mutability: "MUTABLE", EncryptionType: "AES256",
 		LifecycleEnabled: true, LifecyclePolicy: wantPolicy, LifecycleSource: "generated",
-		ResourceTags:            []ResourceTag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}},
+		ResourceTags:    []ResourceTag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}},
 		RoleSessionName: "ecr-action", Audience: "sts.amazonaws.com",
 		Workspace: wd,
 		Scan:      Scan{Wait: WaitAuto, Timeout: 10 * time.Minute, Threshold: scan.Critical, LogRetentionDays: 30},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/org/ecr-action/internal/invalid"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -354,9 +355,9 @@ func TestInputValidation(t *testing.T) {
 			isolate(t)
 			tc.opts.Getenv = envOf(map[string]string{TokenRequestURLVar: "https://x.example/?a=1", TokenRequestTokenVar: requestToken})
 			_, err := Load(context.Background(), tc.opts)
-			var ie *InputError
+			var ie invalid.Input
 			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *InputError", err)
+				t.Fatalf("got %v, want invalid.Input", err)
 			}
 			if ie.Input != tc.wantInput {
 				t.Errorf("input = %q, want %q", ie.Input, tc.wantInput)

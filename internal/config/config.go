@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/org/ecr-action/internal/invalid"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -68,22 +69,8 @@ type Config struct {
 	Warnings []string
 }
 
-// FieldError is one invalid input.
-type FieldError struct {
-	Input   string // the input's name, e.g. "image_tag_mutability"
-	Value   string // the value given, shortened for display
-	Problem string // what is wrong and what is accepted
-}
-
-func (e FieldError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("input %s: %s", e.Input, e.Problem)
-	}
-	return fmt.Sprintf("input %s: %s (got %s)", e.Input, e.Problem, e.Value)
-}
-
 // Errors lists every invalid input of a run.
-type Errors []FieldError
+type Errors []invalid.Input
 
 func (e Errors) Error() string {
 	lines := make([]string, len(e))
@@ -94,18 +81,6 @@ func (e Errors) Error() string {
 		return lines[0]
 	}
 	return fmt.Sprintf("%d invalid inputs:\n  %s", len(e), strings.Join(lines, "\n  "))
-}
-
-// maxShown bounds how much of a bad value an error message repeats.
-const maxShown = 80
-
-// show quotes a value for an error message, shortened and with control
-// characters escaped so it cannot start a new log line.
-func show(v string) string {
-	if len(v) > maxShown {
-		v = v[:maxShown] + "…"
-	}
-	return strconv.Quote(v)
 }
 
 // maxProblem bounds the text of one problem: a lifecycle policy with
@@ -219,9 +194,9 @@ func (l *loader) in(name string) string { return strings.TrimSpace(l.getenv(EnvN
 func (l *loader) bad(input, value, format string, args ...any) {
 	shown := ""
 	if value != "" {
-		shown = show(value)
+		shown = invalid.Quote(value)
 	}
-	l.errs = append(l.errs, FieldError{Input: input, Value: shown, Problem: safeProblem(fmt.Sprintf(format, args...))})
+	l.errs = append(l.errs, invalid.Input{Input: input, Value: shown, Problem: safeProblem(fmt.Sprintf(format, args...))})
 }
 
 // boolean reads a true/false input, its default when empty.
@@ -425,7 +400,7 @@ func (l *loader) resourceTags(c *Config, project, env string) {
 		case !ok:
 			l.bad("tags", line, "each line must be Key=Value")
 		case seen[k]:
-			l.bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", show(k))
+			l.bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", invalid.Quote(k))
 		default:
 			if err := policy.ValidateResourceTag(k, v); err != nil {
 				l.bad("tags", line, "%v", err)
@@ -500,7 +475,7 @@ func workspaceDir(getenv func(string) string) (string, error) {
 	}
 	abs, err := filepath.Abs(ws)
 	if err != nil {
-		return "", fmt.Errorf("finding the workspace: GITHUB_WORKSPACE=%s: %w", show(ws), err)
+		return "", fmt.Errorf("finding the workspace: GITHUB_WORKSPACE=%s: %w", invalid.Quote(ws), err)
 	}
 	return abs, nil
 }
@@ -523,9 +498,9 @@ func readPolicyInput(value, workspace string, wsErr error) (text, source string,
 		var tl *safefile.TooLargeError
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", show(value))
+			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", invalid.Quote(value))
 		case errors.As(err, &tl):
-			return "", value, fmt.Errorf("%s is larger than %d bytes", show(value), maxLifecycleFileBytes)
+			return "", value, fmt.Errorf("%s is larger than %d bytes", invalid.Quote(value), maxLifecycleFileBytes)
 		}
 		return "", value, fmt.Errorf("reading the policy file: %v", err)
 	}
@@ -540,7 +515,7 @@ func insideWorkspace(workspace, path string) (string, error) {
 		return "", err
 	}
 	if !inside {
-		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", show(path))
+		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", invalid.Quote(path))
 	}
 	return resolved, nil
 }
@@ -571,7 +546,7 @@ func within(root, path string) (resolved string, inside bool, err error) {
 	}
 	resolved, err = resolveExisting(filepath.Clean(p))
 	if err != nil {
-		return "", false, fmt.Errorf("resolving %s: %v", show(path), unwrapPath(err))
+		return "", false, fmt.Errorf("resolving %s: %v", invalid.Quote(path), unwrapPath(err))
 	}
 	rel, err := filepath.Rel(realRoot, resolved)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {

@@ -357,7 +357,7 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		Seconds:        clock.Since(run.clk, start).Seconds(),
 	}
 	for _, t := range res.Tags {
-		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: string(t.Action), Previous: t.Previous})
+		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: t.Action, Previous: t.Previous})
 	}
 	switch {
 	case run.plan.Writes() && run.plan.Retag:
@@ -448,8 +448,8 @@ func (r *imageRun) logRecovery(wf *report.Workflow) {
 // image stays in the repository by digest only.
 func withholdTags(sum *report.ImageSummary) {
 	for i, t := range sum.Tags {
-		if t.Action != string(image.TagUnchanged) {
-			sum.Tags[i].Action = report.TagWithheld
+		if t.Action != image.TagUnchanged {
+			sum.Tags[i].Action = image.TagWithheld
 		}
 	}
 }

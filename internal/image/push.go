@@ -170,13 +170,18 @@ type Target struct {
 	Filters    []string // the exclusion filters of the *_WITH_EXCLUSION modes
 }
 
-// TagAction is what a push does to one tag.
+// TagAction is what a run does to one tag. A Plan holds the first three;
+// TagWithheld is what becomes of a tag the plan would write when the scan
+// gate fails.
 type TagAction string
 
 const (
 	TagPushed    TagAction = "pushed"    // the tag is new
 	TagMoved     TagAction = "moved"     // a mutable tag moved from another image
 	TagUnchanged TagAction = "unchanged" // the tag already names this image
+	// TagWithheld: the plan would have written the tag, but the scan gate
+	// failed; the image is in the repository by digest only.
+	TagWithheld TagAction = "withheld"
 )
 
 // TagPlan is one tag and what the push does to it.

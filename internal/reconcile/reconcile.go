@@ -36,23 +36,26 @@ type API interface {
 	TagResource(context.Context, *ecr.TagResourceInput, ...func(*ecr.Options)) (*ecr.TagResourceOutput, error)
 }
 
-// What the action did to a setting.
+// Action is what the action did to a setting.
+type Action string
+
 const (
-	Created   = "created"
-	Updated   = "updated"
-	Unchanged = "unchanged"
-	Drift     = "drift"
-	Removed   = "removed"
-	Kept      = "kept"
+	Created   Action = "created"
+	Updated   Action = "updated"
+	Unchanged Action = "unchanged"
+	Drift     Action = "drift"
+	Removed   Action = "removed"
+	Kept      Action = "kept"
 	// NotCompared: the action cannot tell whether the setting matches
 	// (a KMS alias against the key ARN ECR reports); a note says why.
-	NotCompared = "not compared"
+	NotCompared Action = "not compared"
 )
 
 // Change is one row of the result: a setting, its desired and found values,
 // and what the action did.
 type Change struct {
-	Setting, Desired, Found, Action string
+	Setting, Desired, Found string
+	Action                  Action
 }
 
 // Repository identifies the reconciled repository, from ECR's own answers.
@@ -134,7 +137,7 @@ func (r *reconciler) call(ctx context.Context, fn func() error) error {
 	return err
 }
 
-func (r *reconciler) add(setting, desired, found, action string) {
+func (r *reconciler) add(setting, desired, found string, action Action) {
 	r.res.Changes = append(r.res.Changes, Change{setting, desired, found, action})
 }
 

@@ -49,8 +49,8 @@ func load(t *testing.T, inputs map[string]string) *config.Config {
 	return c
 }
 
-func actions(res *Result) map[string]string {
-	m := map[string]string{}
+func actions(res *Result) map[string]Action {
+	m := map[string]Action{}
 	for _, c := range res.Changes {
 		m[c.Setting] = c.Action
 	}
@@ -66,7 +66,7 @@ func TestCreateThenNothingToDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
+	want := map[string]Action{
 		"Repository": Created, "Encryption": Created, "Scan on push": Created, "Tag mutability": Created,
 		"Lifecycle policy": Created, "Cross-account pull": Unchanged, "Tags": Created,
 	}
@@ -141,7 +141,7 @@ func TestUpdatesWhatDiffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
+	want := map[string]Action{
 		"Repository": Unchanged, "Encryption": Unchanged, "Scan on push": Updated, "Tag mutability": Updated,
 		"Lifecycle policy": Updated, "Cross-account pull": Unchanged, "Tags": Updated,
 	}

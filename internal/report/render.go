@@ -3,24 +3,14 @@ package report
 import (
 	"fmt"
 	"github.com/org/ecr-action/internal/markdown"
+	"github.com/org/ecr-action/internal/reconcile"
 	"strings"
-)
-
-// Actions a summary row can report.
-const (
-	ActionCreated   = "created"
-	ActionUpdated   = "updated"
-	ActionUnchanged = "unchanged"
-	ActionDrift     = "drift"
-	ActionRemoved   = "removed"
-	ActionKept      = "kept"
-	// ActionNotCompared: the action cannot tell whether the setting matches.
-	ActionNotCompared = "not compared"
 )
 
 // Row is one setting of the repository table.
 type Row struct {
-	Setting, Desired, Found, Action string // Action: one of the Action* constants
+	Setting, Desired, Found string
+	Action                  reconcile.Action
 }
 
 // RepositorySummary is what RenderRepository shows.
@@ -67,7 +57,7 @@ func RenderRepository(s RepositorySummary) string {
 
 	var drift []Row
 	for _, r := range s.Rows {
-		if r.Action == ActionDrift {
+		if r.Action == reconcile.Drift {
 			drift = append(drift, r)
 		}
 	}
@@ -98,8 +88,8 @@ func RenderRepository(s RepositorySummary) string {
 	b.WriteString("| Setting | Desired | Found | Action |\n")
 	b.WriteString("|---|---|---|---|\n")
 	for _, r := range s.Rows {
-		action := cellText(r.Action)
-		if r.Action == ActionDrift {
+		action := cellText(string(r.Action))
+		if r.Action == reconcile.Drift {
 			action = "⚠️ **drift**"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n",

@@ -185,7 +185,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 
 	endRepo := wf.Group("Repository " + cfg.Repository)
-	res, err := reconcile.ReconcileWith(ctx, client, cfg, reconcile.Options{Settle: settle.Policy{Clock: clk}})
+	res, err := reconcile.ReconcileWith(ctx, client, desiredRepository(cfg), reconcile.Options{Settle: settle.Policy{Clock: clk}})
 	if res != nil {
 		for _, c := range res.Changes {
 			wf.Infof("%-20s %-10s desired: %s", c.Setting, c.Action, c.Desired)

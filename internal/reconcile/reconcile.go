@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
-	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/settle"
 )
@@ -98,13 +97,42 @@ type Options struct {
 	Settle settle.Policy
 }
 
+// Desired is the repository a run ensures, as the inputs describe it
+// (checked already: reconcile sends what it is given).
+type Desired struct {
+	Repository string
+	ScanOnPush bool
+	// Mutability is an ImageTagMutability value; MutabilityFilters are the
+	// exclusion filters of the *_WITH_EXCLUSION modes.
+	Mutability        string
+	MutabilityFilters []string
+	// EncryptionType and KMSKeyARN are set at creation only; a difference
+	// found later is drift.
+	EncryptionType string
+	KMSKeyARN      string
+	// LifecycleEnabled: the repository has LifecyclePolicy (generated or
+	// given; LifecycleSource says which), or none when false.
+	LifecycleEnabled bool
+	LifecyclePolicy  string
+	LifecycleSource  string
+	// CrossAccount: AccountIDs may pull, through the action's statement of
+	// the repository policy.
+	CrossAccount bool
+	AccountIDs   []string
+	// ResourceTags are the repository's tags, in the order to create them.
+	ResourceTags []ResourceTag
+}
+
+// ResourceTag is one tag of the repository (not of an image).
+type ResourceTag struct{ Key, Value string }
+
 // Reconcile ensures the repository c describes.
-func Reconcile(ctx context.Context, api API, c *config.Config) (*Result, error) {
+func Reconcile(ctx context.Context, api API, c *Desired) (*Result, error) {
 	return ReconcileWith(ctx, api, c, Options{})
 }
 
 // ReconcileWith is Reconcile with options.
-func ReconcileWith(ctx context.Context, api API, c *config.Config, o Options) (*Result, error) {
+func ReconcileWith(ctx context.Context, api API, c *Desired, o Options) (*Result, error) {
 	r := &reconciler{api: api, c: c, res: &Result{}, settle: o.Settle}
 	if err := r.run(ctx); err != nil {
 		return r.res, err
@@ -114,7 +142,7 @@ func ReconcileWith(ctx context.Context, api API, c *config.Config, o Options) (*
 
 type reconciler struct {
 	api    API
-	c      *config.Config
+	c      *Desired
 	res    *Result
 	settle settle.Policy
 }

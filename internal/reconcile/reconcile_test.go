@@ -26,7 +26,9 @@ func newECR(t *testing.T) (*ecrlocal.Server, *ecr.Client) {
 	return e.Server, e.Client
 }
 
-func load(t *testing.T, inputs map[string]string) *config.Config {
+// load is the repository the inputs describe, read by config.Load as the
+// action reads them, then taken over field by field as the action does.
+func load(t *testing.T, inputs map[string]string) *Desired {
 	t.Helper()
 	base := map[string]string{"project_name": "canvas-ta", "environment": "production"}
 	for k, v := range inputs {
@@ -46,7 +48,17 @@ func load(t *testing.T, inputs map[string]string) *config.Config {
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
-	return c
+	d := &Desired{
+		Repository: c.Repository, ScanOnPush: c.ScanOnPush,
+		Mutability: c.Mutability, MutabilityFilters: c.MutabilityFilters,
+		EncryptionType: c.EncryptionType, KMSKeyARN: c.KMSKeyARN,
+		LifecycleEnabled: c.LifecycleEnabled, LifecyclePolicy: c.LifecyclePolicy, LifecycleSource: c.LifecycleSource,
+		CrossAccount: c.CrossAccount, AccountIDs: c.AccountIDs,
+	}
+	for _, t := range c.ResourceTags {
+		d.ResourceTags = append(d.ResourceTags, ResourceTag{Key: t.Key, Value: t.Value})
+	}
+	return d
 }
 
 func actions(res *Result) map[string]Action {

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/org/ecr-action/internal/invalid"
 	"io"
 	"net/http"
 	"net/url"
@@ -28,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/org/ecr-action/internal/httpbound"
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/policy"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/org/ecr-action/internal/invalid"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/testing/stslocal"
 	"github.com/org/ecr-action/internal/testing/stslocal/stslocaltest"
 )

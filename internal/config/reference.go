@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"github.com/org/ecr-action/internal/invalid"
 	"regexp"
 	"strings"
+
+	"github.com/org/ecr-action/internal/invalid"
 )
 
 // The grammar of an image reference, as distribution/reference defines it

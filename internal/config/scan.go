@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/org/ecr-action/internal/invalid"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/scan"
 )
 

@@ -159,7 +159,7 @@ func (r *Client) target(ctx context.Context, repo name.Repository) (*remote.Pull
 	return puller, pusher, nil
 }
 
-// Puller is the Registry's puller, for opening docker:// sources and base
+// Puller is the Client's puller, for opening docker:// sources and base
 // images with the same credentials and connections.
 func (r *Client) Puller() *remote.Puller { return r.puller }
 

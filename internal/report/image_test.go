@@ -1,10 +1,10 @@
 package report
 
 import (
-	"github.com/org/ecr-action/internal/image"
 	"strings"
 	"testing"
 
+	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/testing/goldenfile"
 )
 

@@ -2,9 +2,10 @@ package report
 
 import (
 	"fmt"
+	"strings"
+
 	"github.com/org/ecr-action/internal/markdown"
 	"github.com/org/ecr-action/internal/reconcile"
-	"strings"
 )
 
 // Row is one setting of the repository table.

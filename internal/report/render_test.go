@@ -1,10 +1,10 @@
 package report
 
 import (
-	"github.com/org/ecr-action/internal/reconcile"
 	"strings"
 	"testing"
 
+	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/testing/goldenfile"
 )
 

@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/org/ecr-action/internal/markdown"
 	"io"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/org/ecr-action/internal/markdown"
 )
 
 // SARIF log constants. GitHub code scanning reads SARIF 2.1.0 and wants the

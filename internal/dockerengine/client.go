@@ -153,15 +153,11 @@ func New(host string) (*Client, error) {
 // Host returns the engine address the client uses.
 func (c *Client) Host() string { return c.host }
 
-// Ping checks that an engine answers (GET /_ping) and learns the API version
-// to use: the engine's own (its Api-Version header) but at most
+// ping checks that an engine answers (GET /_ping) and learns the API
+// version to use: the engine's own (its Api-Version header) but at most
 // MaxAPIVersion, or no version prefix at all when the engine sends no
-// version (or one that is not MAJOR.MINOR). Save pings once by itself.
-func (c *Client) Ping(ctx context.Context) error {
-	_, err := c.ping(ctx)
-	return err
-}
-
+// version (or one that is not MAJOR.MINOR). Save pings once, through
+// versionPrefix.
 func (c *Client) ping(ctx context.Context) (string, error) {
 	d := min(pingTimeout, c.headerTimeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, d,

@@ -108,7 +108,6 @@ func NewTransport(l Limits) http.RoundTripper {
 	return Wrap(base, l)
 }
 
-
 // Doer is an HTTP client (the AWS SDK's aws.HTTPClient).
 type Doer interface {
 	Do(*http.Request) (*http.Response, error)

@@ -132,11 +132,10 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	}
 
 	// Tag options are checked whether or not an image is pushed.
-	t := loadTagOptions(p)
-	shaMode, semverValue, semver, latest, extra, optionsOK := t.sha, t.semverValue, t.semver, t.latest, t.extra, t.ok
+	opts := loadTagOptions(p)
 
 	if img == nil {
-		if len(extra) > 0 || shaMode != defaultOf("tag_sha") || semverValue != defaultOf("tag_semver") || latest != defaultOf("tag_latest") {
+		if len(opts.Extra) > 0 || opts.SHA != defaultOf("tag_sha") || opts.semverValue != defaultOf("tag_semver") || opts.Latest != defaultOf("tag_latest") {
 			warn("image_tags, tag_sha, tag_semver and tag_latest are ignored because none of source, base_image or retag_from is set")
 		}
 		return nil
@@ -154,10 +153,10 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 			img.Build.Epoch = git.CommitTime
 		}
 	}
-	if !optionsOK {
+	if !opts.ok {
 		return img
 	}
-	computed, err := tags.Compute(git, tags.Options{SHA: shaMode, Semver: semver, Latest: latest, Extra: extra})
+	computed, err := tags.Compute(git, opts.Options)
 	if err != nil {
 		reportTagErrors(err, bad)
 		return img
@@ -175,10 +174,9 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 
 // tagOptions are the tag inputs as given, and whether all are valid.
 type tagOptions struct {
-	sha, semverValue, latest string
-	semver                   bool
-	extra                    []string
-	ok                       bool
+	tags.Options
+	semverValue string // tag_semver as given, lowercased
+	ok          bool
 }
 
 // loadTagOptions reads tag_sha, tag_semver, tag_latest and image_tags.
@@ -209,7 +207,11 @@ func loadTagOptions(p imageInputs) tagOptions {
 			optionsOK = false
 		}
 	}
-	return tagOptions{sha: shaMode, semverValue: semverValue, semver: semver, latest: latest, extra: extra, ok: optionsOK}
+	return tagOptions{
+		Options:     tags.Options{SHA: shaMode, Semver: semver, Latest: latest, Extra: extra},
+		semverValue: semverValue,
+		ok:          optionsOK,
+	}
 }
 
 // reportTagErrors turns tags.Compute's errors into input errors.

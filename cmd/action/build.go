@@ -15,7 +15,7 @@ import (
 // buildImage assembles the image from base_image and files. It also
 // returns the digests of the files sources, hashed as the layers were
 // written, for the provenance.
-func buildImage(ctx context.Context, cfg *config.Config, reg *image.Registry, tmp string) (*image.Artifact, []build.FileDigest, error) {
+func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp string) (*image.Artifact, []build.FileDigest, error) {
 	b := cfg.Image.Build
 	spec := build.Spec{
 		Workspace:  cfg.Workspace,

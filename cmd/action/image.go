@@ -35,7 +35,7 @@ import (
 // imageRun is an image push worked out before any write: the source is open,
 // its digest known and every tag looked up.
 type imageRun struct {
-	reg *image.Registry
+	reg *image.Client
 	kc  *awsauth.Keychain
 	// recovered is the retries and renewals logRecovery reported.
 	recovered int
@@ -269,7 +269,7 @@ func planWord(a image.TagAction) string {
 
 // openImage opens what the inputs name. retag is true for retag_from.
 // files receives the digests of a build's files sources.
-func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Registry, repo name.Repository, tmp string, files *[]build.FileDigest) (*image.Artifact, bool, error) {
+func openImage(ctx context.Context, wf *report.Workflow, getenv func(string) string, cfg *config.Config, reg *image.Client, repo name.Repository, tmp string, files *[]build.FileDigest) (*image.Artifact, bool, error) {
 	im := cfg.Image
 	archiveOpts := image.ArchiveOptions{TempDir: tmp, Logf: wf.Infof}
 	var art *image.Artifact
@@ -360,7 +360,7 @@ func uploadImage(ctx context.Context, wf *report.Workflow, run *imageRun, repoUR
 		Seconds:        clock.Since(run.clk, start).Seconds(),
 	}
 	for _, t := range res.Tags {
-		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: string(t.Action), Previous: t.Previous})
+		sum.Tags = append(sum.Tags, report.ImageTag{Tag: t.Tag, URI: repoURI + ":" + t.Tag, Action: t.Action, Previous: t.Previous})
 	}
 	switch {
 	case run.plan.Writes() && run.plan.Retag:
@@ -413,7 +413,7 @@ func tagImage(ctx context.Context, wf *report.Workflow, run *imageRun, sum *repo
 		return nil
 	}
 	start := run.clk.Now()
-	err := run.reg.Tag(ctx, run.plan, run.res)
+	err := run.reg.Tag(ctx, run.plan)
 	run.logRecovery(wf)
 	if err != nil {
 		var ite *image.ImmutableTagError
@@ -451,8 +451,8 @@ func (r *imageRun) logRecovery(wf *report.Workflow) {
 // image stays in the repository by digest only.
 func withholdTags(sum *report.ImageSummary) {
 	for i, t := range sum.Tags {
-		if t.Action != string(image.TagUnchanged) {
-			sum.Tags[i].Action = report.TagWithheld
+		if t.Action != image.TagUnchanged {
+			sum.Tags[i].Action = image.TagWithheld
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/httpbound"
+	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
@@ -184,7 +185,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 
 	endRepo := wf.Group("Repository " + cfg.Repository)
-	res, err := reconcile.ReconcileWith(ctx, client, cfg, reconcile.Options{Settle: settle.Policy{Clock: clk}})
+	res, err := reconcile.ReconcileWith(ctx, client, desiredRepository(cfg), reconcile.Options{Settle: settle.Policy{Clock: clk}})
 	if res != nil {
 		for _, c := range res.Changes {
 			wf.Infof("%-20s %-10s desired: %s", c.Setting, c.Action, c.Desired)
@@ -288,7 +289,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	if imgSum != nil {
 		var tags, uris []string
 		for _, t := range imgSum.Tags {
-			if t.Action == report.TagWithheld {
+			if t.Action == image.TagWithheld {
 				continue
 			}
 			tags = append(tags, t.Tag)

@@ -78,7 +78,7 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		wf.Infof("wait_for_scan is false: the scan gate is skipped")
 		return &scanOutcome{verdict: scan.Skipped("wait_for_scan is false.")}, nil
 	}
-	reg, err := ecrscan.DetectRegistry(ctx, api, repo.RegistryID, repo.Name, cfg.ScanOnPush)
+	reg, err := ecrscan.DetectScanning(ctx, api, repo.RegistryID, repo.Name, cfg.ScanOnPush)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		Repository: repo.Name,
 		Digest:     digest,
 		Targets:    targets,
-		Registry:   reg,
+		Scanning:   reg,
 		Start:      start,
 		// An image this run did not push may predate scan on push.
 		StartMissing: img.plan.Retag || !img.plan.Writes(),

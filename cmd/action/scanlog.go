@@ -10,6 +10,7 @@ import (
 
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
@@ -44,7 +45,7 @@ func logScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		Time:       clk.Now(),
 	}
 	for _, t := range img.Tags {
-		if t.Action != report.TagWithheld {
+		if t.Action != image.TagWithheld {
 			ev.Tags = append(ev.Tags, t.Tag)
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/org/ecr-action/internal/httpbound"
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/policy"
 )
 
@@ -69,21 +70,6 @@ type Options struct {
 	// Retryer builds the retryer of every client made from the returned
 	// config, STS included; nil = the SDK's default (3 attempts).
 	Retryer func() aws.Retryer
-}
-
-// InputError reports an input (or the environment variables standing in for
-// it) that cannot be used.
-type InputError struct {
-	Input   string // the action input, e.g. "aws_region"
-	Value   string // the value given, "" when missing
-	Problem string // what is wrong and how to fix it
-}
-
-func (e *InputError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("input %s: %s", e.Input, e.Problem)
-	}
-	return fmt.Sprintf("input %s: %q %s", e.Input, e.Value, e.Problem)
 }
 
 // OIDCUnavailableError reports that role_to_assume was given but the runner
@@ -146,10 +132,10 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		// The same check as the inputs' (internal/config), so the two
 		// cannot disagree on what a role ARN is.
 		if err := policy.ValidateRoleARN(o.RoleToAssume); err != nil {
-			return aws.Config{}, &InputError{Input: "role_to_assume", Value: o.RoleToAssume, Problem: err.Error()}
+			return aws.Config{}, invalid.Input{Input: "role_to_assume", Value: invalid.Quote(o.RoleToAssume), Problem: err.Error()}
 		}
 		if !sessionName.MatchString(o.RoleSessionName) {
-			return aws.Config{}, &InputError{Input: "role_session_name", Value: o.RoleSessionName,
+			return aws.Config{}, invalid.Input{Input: "role_session_name", Value: invalid.Quote(o.RoleSessionName),
 				Problem: "is not a valid session name: use 2 to 64 characters from letters, digits and _+=,.@-"}
 		}
 	}
@@ -218,7 +204,7 @@ func resolveRegion(input string, getenv func(string) string) (string, error) {
 			return v, nil
 		}
 	}
-	return "", &InputError{Input: "aws_region",
+	return "", invalid.Input{Input: "aws_region",
 		Problem: "no AWS region: set the aws_region input, or the AWS_REGION or AWS_DEFAULT_REGION environment variable"}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/testing/stslocal"
 	"github.com/org/ecr-action/internal/testing/stslocal/stslocaltest"
 )
@@ -354,9 +355,9 @@ func TestInputValidation(t *testing.T) {
 			isolate(t)
 			tc.opts.Getenv = envOf(map[string]string{TokenRequestURLVar: "https://x.example/?a=1", TokenRequestTokenVar: requestToken})
 			_, err := Load(context.Background(), tc.opts)
-			var ie *InputError
+			var ie invalid.Input
 			if !errors.As(err, &ie) {
-				t.Fatalf("got %v, want *InputError", err)
+				t.Fatalf("got %v, want invalid.Input", err)
 			}
 			if ie.Input != tc.wantInput {
 				t.Errorf("input = %q, want %q", ie.Input, tc.wantInput)

@@ -93,7 +93,7 @@ type Keychain struct {
 	mask      func(string)
 	fallback  authn.Keychain
 	now       func() time.Time
-	margin    time.Duration // < 0: the default (see maxRefreshMargin)
+	margin    time.Duration // < 0: the default (see maxRefreshMargin); tests set 0
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -120,17 +120,6 @@ func WithPrimaryAPI(api TokenAPI) KeychainOption {
 	return func(k *Keychain) {
 		if s := k.sessions[k.primaryHost()]; s != nil {
 			s.api = api
-		}
-	}
-}
-
-// WithRefreshMargin renews a token when less than d is left before its
-// expiresAt. The default is a quarter of the token's lifetime, at most 5
-// minutes; 0 renews only tokens the registry refuses as expired.
-func WithRefreshMargin(d time.Duration) KeychainOption {
-	return func(k *Keychain) {
-		if d >= 0 {
-			k.margin = d
 		}
 	}
 }

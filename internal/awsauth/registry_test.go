@@ -289,7 +289,7 @@ func TestTransportRenewsAnExpiredToken(t *testing.T) {
 	defer ts.Close()
 	host := strings.TrimPrefix(ts.URL, "http://")
 	// Margin 0: only the registry's refusal renews.
-	k, masked := primaryKeychain(t, api, host, clock, WithRefreshMargin(0))
+	k, masked := primaryKeychain(t, api, host, clock, withRefreshMargin(0))
 	client := &http.Client{Transport: k.Transport(nil)}
 	send := func(method, pw string, replayable bool) int {
 		t.Helper()
@@ -347,7 +347,7 @@ func TestTransportRenewsOnceForParallelRefusals(t *testing.T) {
 	ts := httptest.NewServer(reg)
 	defer ts.Close()
 	host := strings.TrimPrefix(ts.URL, "http://")
-	k, _ := primaryKeychain(t, api, host, clock, WithRefreshMargin(0))
+	k, _ := primaryKeychain(t, api, host, clock, withRefreshMargin(0))
 	stale := password(t, k, host)
 	clock.Advance(time.Hour)
 	client := &http.Client{Transport: k.Transport(nil)}
@@ -374,4 +374,12 @@ func TestTransportRenewsOnceForParallelRefusals(t *testing.T) {
 	if got := api.count(); got != 2 {
 		t.Errorf("16 parallel refusals led to %d token calls in all, want 2 (the login and one renewal)", got)
 	}
+}
+
+// withRefreshMargin renews a token when less than d is left before its
+// expiresAt; 0 renews only tokens the registry refuses as expired. The
+// action always uses the default margin; the tests use 0 to reach the
+// refusal path.
+func withRefreshMargin(d time.Duration) KeychainOption {
+	return func(k *Keychain) { k.margin = d }
 }

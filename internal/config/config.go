@@ -13,13 +13,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/safefile"
 	"github.com/org/ecr-action/internal/tags"
 )
 
-// Tag is one resource tag.
-type Tag struct{ Key, Value string }
+// ResourceTag is one resource tag.
+type ResourceTag struct{ Key, Value string }
 
 // Config is the validated desired state and the settings of one run.
 type Config struct {
@@ -42,7 +43,7 @@ type Config struct {
 	CrossAccount bool
 	AccountIDs   []string
 
-	Tags []Tag // the always-added tags first, then the user's, in input order
+	ResourceTags []ResourceTag // the always-added tags first, then the user's, in input order
 
 	Region          string
 	RoleToAssume    string
@@ -68,22 +69,8 @@ type Config struct {
 	Warnings []string
 }
 
-// FieldError is one invalid input.
-type FieldError struct {
-	Input   string // the input's name, e.g. "image_tag_mutability"
-	Value   string // the value given, shortened for display
-	Problem string // what is wrong and what is accepted
-}
-
-func (e FieldError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("input %s: %s", e.Input, e.Problem)
-	}
-	return fmt.Sprintf("input %s: %s (got %s)", e.Input, e.Problem, e.Value)
-}
-
 // Errors lists every invalid input of a run.
-type Errors []FieldError
+type Errors []invalid.Input
 
 func (e Errors) Error() string {
 	lines := make([]string, len(e))
@@ -94,18 +81,6 @@ func (e Errors) Error() string {
 		return lines[0]
 	}
 	return fmt.Sprintf("%d invalid inputs:\n  %s", len(e), strings.Join(lines, "\n  "))
-}
-
-// maxShown bounds how much of a bad value an error message repeats.
-const maxShown = 80
-
-// show quotes a value for an error message, shortened and with control
-// characters escaped so it cannot start a new log line.
-func show(v string) string {
-	if len(v) > maxShown {
-		v = v[:maxShown] + "…"
-	}
-	return strconv.Quote(v)
 }
 
 // maxProblem bounds the text of one problem: a lifecycle policy with
@@ -171,67 +146,115 @@ var protectedTagPattern = regexp.MustCompile(`^[A-Za-z0-9_.*-]+$`)
 // the workspace (GITHUB_WORKSPACE, else the working directory) and must stay
 // inside it.
 func Load(getenv func(string) string) (*Config, error) {
-	in := func(name string) string { return strings.TrimSpace(getenv(EnvName(name))) }
-	var errs Errors
-	bad := func(input, value, format string, args ...any) {
-		shown := ""
-		if value != "" {
-			shown = show(value)
-		}
-		errs = append(errs, FieldError{Input: input, Value: shown, Problem: safeProblem(fmt.Sprintf(format, args...))})
-	}
-	boolean := func(name string) bool {
-		v := in(name)
-		if v == "" {
-			v = defaultOf(name)
-		}
-		switch strings.ToLower(v) {
-		case "true":
-			return true
-		case "false":
-			return false
-		}
-		bad(name, v, "must be true or false")
-		return false
-	}
-	integer := func(name string, lo, hi int) int {
-		v := in(name)
-		if v == "" {
-			v = defaultOf(name)
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			bad(name, v, "must be a whole number from %d to %d", lo, hi)
-			return 0
-		}
-		return n
-	}
-	withDefault := func(name string) string {
-		if v := in(name); v != "" {
-			return v
-		}
-		return defaultOf(name)
-	}
-
+	l := &loader{getenv: getenv}
 	c := &Config{}
 	var wsErr error
 	c.Workspace, wsErr = workspaceDir(getenv)
+	warn := func(w string) { c.Warnings = append(c.Warnings, w) }
 
-	// Repository name.
-	project, env := in("project_name"), in("environment")
+	project, env := l.repository(c)
+	l.settings(c)
+	l.lifecycle(c, wsErr)
+	l.crossAccount(c)
+	l.resourceTags(c, project, env)
+	l.aws(c)
+
+	// The image to push, and its tags. Reading the event payload (for the
+	// git context of the tags) is, with lifecycle_policy, the only file read.
+	c.Image = loadImage(imageInputs{
+		in: l.in, withDefault: l.withDefault, boolean: l.boolean, bad: l.bad,
+		getenv: getenv, readFile: readEventFile,
+		workspace: c.Workspace, runnerTemp: getenv("RUNNER_TEMP"),
+	}, warn)
+
+	// Waiting for the scan, the gate and its reports.
+	c.Scan = loadScan(l.in, l.withDefault, l.boolean, l.bad, warn, c.Workspace, c.Image != nil)
+
+	// What the run attaches to the pushed image.
+	c.SBOM = l.boolean("sbom")
+	c.Provenance = l.boolean("provenance")
+
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return c, nil
+}
+
+// loader reads the inputs of one Load and collects every invalid one.
+type loader struct {
+	getenv func(string) string
+	errs   Errors
+}
+
+// in is the named input, trimmed.
+func (l *loader) in(name string) string { return strings.TrimSpace(l.getenv(EnvName(name))) }
+
+// bad records input as invalid: value (shown safely, when not empty) and
+// the problem.
+func (l *loader) bad(input, value, format string, args ...any) {
+	shown := ""
+	if value != "" {
+		shown = invalid.Quote(value)
+	}
+	l.errs = append(l.errs, invalid.Input{Input: input, Value: shown, Problem: safeProblem(fmt.Sprintf(format, args...))})
+}
+
+// boolean reads a true/false input, its default when empty.
+func (l *loader) boolean(name string) bool {
+	v := l.in(name)
+	if v == "" {
+		v = defaultOf(name)
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	l.bad(name, v, "must be true or false")
+	return false
+}
+
+// integer reads a whole number from lo to hi, its default when empty; 0
+// when invalid.
+func (l *loader) integer(name string, lo, hi int) int {
+	v := l.in(name)
+	if v == "" {
+		v = defaultOf(name)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		l.bad(name, v, "must be a whole number from %d to %d", lo, hi)
+		return 0
+	}
+	return n
+}
+
+// withDefault is the named input, or its default when empty.
+func (l *loader) withDefault(name string) string {
+	if v := l.in(name); v != "" {
+		return v
+	}
+	return defaultOf(name)
+}
+
+// repository sets the repository name and returns the project_name and
+// environment inputs, which also become resource tags.
+func (l *loader) repository(c *Config) (project, env string) {
+	project, env = l.in("project_name"), l.in("environment")
 	if project == "" {
-		bad("project_name", "", "is required: the runner does not enforce required inputs, so set it in the step's with: block")
+		l.bad("project_name", "", "is required: the runner does not enforce required inputs, so set it in the step's with: block")
 	}
 	if env == "" {
-		bad("environment", "", "is required: set it in the step's with: block (for example production)")
+		l.bad("environment", "", "is required: set it in the step's with: block (for example production)")
 	}
-	if full := in("repository"); full != "" {
+	if full := l.in("repository"); full != "" {
 		c.Repository = full
 		if err := policy.ValidateRepositoryName(full); err != nil {
-			bad("repository", full, "is not a valid ECR repository name: %v", err)
+			l.bad("repository", full, "is not a valid ECR repository name: %v", err)
 		}
 	} else if project != "" && env != "" {
-		name := withDefault("repository_name")
+		name := l.withDefault("repository_name")
 		c.Repository = project + "-" + env + "-" + name
 		if err := policy.ValidateRepositoryName(c.Repository); err != nil {
 			// Name the part at fault; parts that are each fine join into
@@ -239,120 +262,134 @@ func Load(getenv func(string) string) (*Config, error) {
 			blamed := false
 			for _, part := range []struct{ input, value string }{{"project_name", project}, {"environment", env}, {"repository_name", name}} {
 				if perr := policy.ValidateRepositoryNamePart(part.value); perr != nil {
-					bad(part.input, part.value, "is part of the repository name <project_name>-<environment>-<repository_name>, which ECR would refuse: it %v. Change it or set repository", perr)
+					l.bad(part.input, part.value, "is part of the repository name <project_name>-<environment>-<repository_name>, which ECR would refuse: it %v. Change it or set repository", perr)
 					blamed = true
 				}
 			}
 			if !blamed {
-				bad("project_name", c.Repository, "with environment and repository_name it forms the repository name shown, which ECR refuses: it %v. Change these inputs or set repository", err)
+				l.bad("project_name", c.Repository, "with environment and repository_name it forms the repository name shown, which ECR refuses: it %v. Change these inputs or set repository", err)
 			}
 		}
 	}
 
-	// Scanning, mutability, encryption.
-	c.ScanOnPush = boolean("enable_image_scanning")
-	c.Mutability = withDefault("image_tag_mutability")
-	c.MutabilityFilters = List(in("image_tag_mutability_exclusion_filters"))
+	return project, env
+}
+
+// settings reads scanning, tag mutability and encryption.
+func (l *loader) settings(c *Config) {
+	c.ScanOnPush = l.boolean("enable_image_scanning")
+	c.Mutability = l.withDefault("image_tag_mutability")
+	c.MutabilityFilters = List(l.in("image_tag_mutability_exclusion_filters"))
 	if !contains(policy.MutabilityModes(), c.Mutability) {
-		bad("image_tag_mutability", c.Mutability, "must be one of %s", strings.Join(policy.MutabilityModes(), ", "))
+		l.bad("image_tag_mutability", c.Mutability, "must be one of %s", strings.Join(policy.MutabilityModes(), ", "))
 	} else if err := policy.ValidateMutability(c.Mutability, c.MutabilityFilters); err != nil {
 		input := "image_tag_mutability_exclusion_filters"
 		if len(c.MutabilityFilters) == 0 {
 			input = "image_tag_mutability"
 		}
-		bad(input, strings.Join(c.MutabilityFilters, ","), "%v (for example image_tag_mutability: IMMUTABLE_WITH_EXCLUSION with image_tag_mutability_exclusion_filters: latest)", err)
+		l.bad(input, strings.Join(c.MutabilityFilters, ","), "%v (for example image_tag_mutability: IMMUTABLE_WITH_EXCLUSION with image_tag_mutability_exclusion_filters: latest)", err)
 	}
-	c.EncryptionType = withDefault("encryption_type")
-	c.KMSKeyARN = in("kms_key_arn")
+	c.EncryptionType = l.withDefault("encryption_type")
+	c.KMSKeyARN = l.in("kms_key_arn")
 	switch c.EncryptionType {
 	case policy.EncryptionAES256:
 		if c.KMSKeyARN != "" {
-			bad("kms_key_arn", c.KMSKeyARN, "is only used with encryption_type KMS or KMS_DSSE; remove it or set encryption_type: KMS")
+			l.bad("kms_key_arn", c.KMSKeyARN, "is only used with encryption_type KMS or KMS_DSSE; remove it or set encryption_type: KMS")
 		}
 	case policy.EncryptionKMS, policy.EncryptionKMSDSSE:
 		if c.KMSKeyARN != "" {
 			if err := policy.ValidateKMSKey(c.KMSKeyARN); err != nil {
-				bad("kms_key_arn", c.KMSKeyARN, "%v", err)
+				l.bad("kms_key_arn", c.KMSKeyARN, "%v", err)
 			}
 		}
 	default:
-		bad("encryption_type", c.EncryptionType, "must be one of %s", strings.Join(policy.EncryptionTypes(), ", "))
+		l.bad("encryption_type", c.EncryptionType, "must be one of %s", strings.Join(policy.EncryptionTypes(), ", "))
 	}
 
-	// Lifecycle policy.
-	c.LifecycleEnabled = boolean("enable_lifecycle_policy")
-	maxCount := integer("max_image_count", 1, MaxImageCountLimit)
-	days := integer("untagged_image_days", 1, MaxUntaggedDaysLimit)
-	protected := List(in("lifecycle_protected_tags"))
+}
+
+// lifecycle reads the lifecycle policy: the generated one or the user's.
+func (l *loader) lifecycle(c *Config, wsErr error) {
+	c.LifecycleEnabled = l.boolean("enable_lifecycle_policy")
+	maxCount := l.integer("max_image_count", 1, MaxImageCountLimit)
+	days := l.integer("untagged_image_days", 1, MaxUntaggedDaysLimit)
+	protected := List(l.in("lifecycle_protected_tags"))
 	if len(protected) > maxProtectedTags {
-		bad("lifecycle_protected_tags", "", "lists %d patterns; the generated policy has a rule per pattern and ECR takes at most 30720 characters of policy, so at most %d are accepted", len(protected), maxProtectedTags)
+		l.bad("lifecycle_protected_tags", "", "lists %d patterns; the generated policy has a rule per pattern and ECR takes at most 30720 characters of policy, so at most %d are accepted", len(protected), maxProtectedTags)
 		protected = nil
 	}
 	for _, p := range protected {
 		if len(p) > maxProtectedTagPattern || !protectedTagPattern.MatchString(p) || strings.Count(p, "*") > 4 {
-			bad("lifecycle_protected_tags", p, "each pattern must be up to %d characters of letters, digits, '_', '.', '-' and at most 4 '*' wildcards", maxProtectedTagPattern)
+			l.bad("lifecycle_protected_tags", p, "each pattern must be up to %d characters of letters, digits, '_', '.', '-' and at most 4 '*' wildcards", maxProtectedTagPattern)
 		}
 	}
 	archiveDays := 0
-	if v := in("lifecycle_archive_days"); v != "" && v != "0" {
-		archiveDays = integer("lifecycle_archive_days", 1, MaxUntaggedDaysLimit)
+	if v := l.in("lifecycle_archive_days"); v != "" && v != "0" {
+		archiveDays = l.integer("lifecycle_archive_days", 1, MaxUntaggedDaysLimit)
 	}
-	custom := in("lifecycle_policy")
+	custom := l.in("lifecycle_policy")
 	if archiveDays > 0 && (!c.LifecycleEnabled || custom != "") {
-		bad("lifecycle_archive_days", in("lifecycle_archive_days"), "applies only to the generated lifecycle policy; with lifecycle_policy or enable_lifecycle_policy: false, remove it (write transition rules in your own policy)")
+		l.bad("lifecycle_archive_days", l.in("lifecycle_archive_days"), "applies only to the generated lifecycle policy; with lifecycle_policy or enable_lifecycle_policy: false, remove it (write transition rules in your own policy)")
 	}
 	switch {
 	case !c.LifecycleEnabled:
 		if custom != "" {
-			bad("lifecycle_policy", "", "is set but enable_lifecycle_policy is false; remove one of them")
+			l.bad("lifecycle_policy", "", "is set but enable_lifecycle_policy is false; remove one of them")
 		}
 	case custom != "":
 		if len(protected) > 0 {
-			bad("lifecycle_protected_tags", strings.Join(protected, ","), "applies only to the generated policy; with lifecycle_policy, protect tags in your own rules")
+			l.bad("lifecycle_protected_tags", strings.Join(protected, ","), "applies only to the generated policy; with lifecycle_policy, protect tags in your own rules")
 		}
 		text, source, err := readPolicyInput(custom, c.Workspace, wsErr)
 		if err != nil {
-			bad("lifecycle_policy", source, "%v", err)
+			l.bad("lifecycle_policy", source, "%v", err)
 			break
 		}
 		if err := policy.ValidateLifecyclePolicy(text); err != nil {
-			bad("lifecycle_policy", source, "ECR would reject this policy: %v", err)
+			l.bad("lifecycle_policy", source, "ECR would reject this policy: %v", err)
 			break
 		}
 		c.LifecyclePolicy, c.LifecycleSource = text, source
 	case maxCount > 0 && days > 0:
 		text, err := policy.GenerateLifecyclePolicy(policy.LifecycleParams{MaxImageCount: maxCount, UntaggedImageDays: days, ProtectedTags: protected, ArchiveDays: archiveDays})
 		if err != nil && !policy.IsValidationError(err) {
-			bad("enable_lifecycle_policy", "", "generating the lifecycle policy: %v", err)
+			l.bad("enable_lifecycle_policy", "", "generating the lifecycle policy: %v", err)
 		} else if err != nil {
-			bad("lifecycle_protected_tags", strings.Join(protected, ","), "the generated policy would be rejected: %v", err)
+			l.bad("lifecycle_protected_tags", strings.Join(protected, ","), "the generated policy would be rejected: %v", err)
 		}
 		c.LifecyclePolicy, c.LifecycleSource = text, "generated"
 	}
 
-	// Cross-account access.
-	c.CrossAccount = boolean("enable_cross_account_access")
-	ids := List(in("allowed_account_ids"))
+}
+
+// crossAccount reads the accounts that may pull.
+func (l *loader) crossAccount(c *Config) {
+	c.CrossAccount = l.boolean("enable_cross_account_access")
+	ids := List(l.in("allowed_account_ids"))
 	for _, id := range ids {
 		if id == "*" {
-			bad("allowed_account_ids", id, "a wildcard principal would let every AWS account pull; list 12-digit account IDs")
+			l.bad("allowed_account_ids", id, "a wildcard principal would let every AWS account pull; list 12-digit account IDs")
 		} else if policy.ValidateAccountID(id) != nil {
-			bad("allowed_account_ids", id, "each entry must be a 12-digit AWS account ID, leading zeros kept (e.g. 012345678901)")
+			l.bad("allowed_account_ids", id, "each entry must be a 12-digit AWS account ID, leading zeros kept (e.g. 012345678901)")
 		}
 	}
 	switch {
 	case c.CrossAccount && len(ids) == 0:
-		bad("allowed_account_ids", "", "is empty but enable_cross_account_access is true; list the 12-digit account IDs that may pull")
+		l.bad("allowed_account_ids", "", "is empty but enable_cross_account_access is true; list the 12-digit account IDs that may pull")
 	case c.CrossAccount:
 		c.AccountIDs = dedupe(ids)
 	case len(ids) > 0:
 		c.Warnings = append(c.Warnings, "allowed_account_ids is ignored because enable_cross_account_access is false")
 	}
 
-	// Resource tags.
-	c.Tags = []Tag{{"Project", project}, {"Environment", env}, {"ManagedBy", "ecr-action"}}
+}
+
+// resourceTags reads the repository's resource tags, after the three the
+// action sets.
+func (l *loader) resourceTags(c *Config, project, env string) {
+	c.ResourceTags = []ResourceTag{{"Project", project}, {"Environment", env}, {"ManagedBy", "ecr-action"}}
 	seen := map[string]bool{"Project": true, "Environment": true, "ManagedBy": true}
-	for _, line := range strings.Split(in("tags"), "\n") {
+	for _, line := range strings.Split(l.in("tags"), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -361,68 +398,52 @@ func Load(getenv func(string) string) (*Config, error) {
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		switch {
 		case !ok:
-			bad("tags", line, "each line must be Key=Value")
+			l.bad("tags", line, "each line must be Key=Value")
 		case seen[k]:
-			bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", show(k))
+			l.bad("tags", line, "tag %s is given twice (Project, Environment and ManagedBy are set by the action)", invalid.Quote(k))
 		default:
 			if err := policy.ValidateResourceTag(k, v); err != nil {
-				bad("tags", line, "%v", err)
+				l.bad("tags", line, "%v", err)
 			}
 			seen[k] = true
-			c.Tags = append(c.Tags, Tag{k, v})
+			c.ResourceTags = append(c.ResourceTags, ResourceTag{k, v})
 		}
 	}
 	for _, t := range []struct{ input, key, value string }{{"project_name", "Project", project}, {"environment", "Environment", env}} {
 		if t.value != "" {
 			if err := policy.ValidateResourceTag(t.key, t.value); err != nil {
-				bad(t.input, t.value, "becomes the %s tag, which ECR would reject: %v", t.key, err)
+				l.bad(t.input, t.value, "becomes the %s tag, which ECR would reject: %v", t.key, err)
 			}
 		}
 	}
-	if len(c.Tags) > policy.MaxResourceTags {
-		bad("tags", "", "ECR accepts at most %d tags per repository; %d given with the 3 the action adds", policy.MaxResourceTags, len(c.Tags))
+	if len(c.ResourceTags) > policy.MaxResourceTags {
+		l.bad("tags", "", "ECR accepts at most %d tags per repository; %d given with the 3 the action adds", policy.MaxResourceTags, len(c.ResourceTags))
 	}
 
-	// AWS settings: checked in depth where they are used (awsauth), but
-	// obvious mistakes are reported with the rest.
-	c.Region = in("aws_region")
+}
+
+// aws reads the AWS settings: checked in depth where they are used
+// (awsauth), but obvious mistakes are reported with the rest.
+func (l *loader) aws(c *Config) {
+	c.Region = l.in("aws_region")
 	if c.Region != "" && !regionPattern.MatchString(c.Region) {
-		bad("aws_region", c.Region, "is not an AWS region name such as us-east-1")
+		l.bad("aws_region", c.Region, "is not an AWS region name such as us-east-1")
 	}
-	c.RoleToAssume = in("role_to_assume")
+	c.RoleToAssume = l.in("role_to_assume")
 	if c.RoleToAssume != "" {
 		if err := policy.ValidateRoleARN(c.RoleToAssume); err != nil {
-			bad("role_to_assume", c.RoleToAssume, "%v", err)
+			l.bad("role_to_assume", c.RoleToAssume, "%v", err)
 		}
 	}
-	c.RoleSessionName = withDefault("role_session_name")
+	c.RoleSessionName = l.withDefault("role_session_name")
 	if !sessionNamePattern.MatchString(c.RoleSessionName) {
-		bad("role_session_name", c.RoleSessionName, "must be 2 to 64 characters of letters, digits and =,.@-_")
+		l.bad("role_session_name", c.RoleSessionName, "must be 2 to 64 characters of letters, digits and =,.@-_")
 	}
-	c.Audience = withDefault("audience")
+	c.Audience = l.withDefault("audience")
 	if !audiencePattern.MatchString(c.Audience) {
-		bad("audience", c.Audience, "must be 1 to 255 printable ASCII characters without spaces (an OIDC client ID, e.g. sts.amazonaws.com)")
+		l.bad("audience", c.Audience, "must be 1 to 255 printable ASCII characters without spaces (an OIDC client ID, e.g. sts.amazonaws.com)")
 	}
 
-	// The image to push, and its tags. Reading the event payload (for the
-	// git context of the tags) is, with lifecycle_policy, the only file read.
-	c.Image = loadImage(imageInputs{
-		in: in, withDefault: withDefault, boolean: boolean, bad: bad,
-		getenv: getenv, readFile: readEventFile,
-		workspace: c.Workspace, runnerTemp: getenv("RUNNER_TEMP"),
-	}, func(w string) { c.Warnings = append(c.Warnings, w) })
-
-	// Waiting for the scan, the gate and its reports.
-	c.Scan = loadScan(in, withDefault, boolean, bad, func(w string) { c.Warnings = append(c.Warnings, w) }, c.Workspace, c.Image != nil)
-
-	// What the run attaches to the pushed image.
-	c.SBOM = boolean("sbom")
-	c.Provenance = boolean("provenance")
-
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return c, nil
 }
 
 var (
@@ -454,7 +475,7 @@ func workspaceDir(getenv func(string) string) (string, error) {
 	}
 	abs, err := filepath.Abs(ws)
 	if err != nil {
-		return "", fmt.Errorf("finding the workspace: GITHUB_WORKSPACE=%s: %w", show(ws), err)
+		return "", fmt.Errorf("finding the workspace: GITHUB_WORKSPACE=%s: %w", invalid.Quote(ws), err)
 	}
 	return abs, nil
 }
@@ -477,9 +498,9 @@ func readPolicyInput(value, workspace string, wsErr error) (text, source string,
 		var tl *safefile.TooLargeError
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", show(value))
+			return "", value, fmt.Errorf("is neither a JSON document (starting with '{') nor a file in the workspace: %s does not exist", invalid.Quote(value))
 		case errors.As(err, &tl):
-			return "", value, fmt.Errorf("%s is larger than %d bytes", show(value), maxLifecycleFileBytes)
+			return "", value, fmt.Errorf("%s is larger than %d bytes", invalid.Quote(value), maxLifecycleFileBytes)
 		}
 		return "", value, fmt.Errorf("reading the policy file: %v", err)
 	}
@@ -494,7 +515,7 @@ func insideWorkspace(workspace, path string) (string, error) {
 		return "", err
 	}
 	if !inside {
-		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", show(path))
+		return "", fmt.Errorf("path %s is outside the workspace; put the file in the repository", invalid.Quote(path))
 	}
 	return resolved, nil
 }
@@ -525,7 +546,7 @@ func within(root, path string) (resolved string, inside bool, err error) {
 	}
 	resolved, err = resolveExisting(filepath.Clean(p))
 	if err != nil {
-		return "", false, fmt.Errorf("resolving %s: %v", show(path), unwrapPath(err))
+		return "", false, fmt.Errorf("resolving %s: %v", invalid.Quote(path), unwrapPath(err))
 	}
 	rel, err := filepath.Rel(realRoot, resolved)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {

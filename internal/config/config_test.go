@@ -76,7 +76,7 @@ func TestLoadSeedExample(t *testing.T) {
 	want := &Config{
 		Repository: "canvas-ta-production-app", ScanOnPush: true, Mutability: "MUTABLE", EncryptionType: "AES256",
 		LifecycleEnabled: true, LifecyclePolicy: wantPolicy, LifecycleSource: "generated",
-		Tags:            []Tag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}},
+		ResourceTags:    []ResourceTag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}},
 		RoleSessionName: "ecr-action", Audience: "sts.amazonaws.com",
 		Workspace: wd,
 		Scan:      Scan{Wait: WaitAuto, Timeout: 10 * time.Minute, Threshold: scan.Critical, LogRetentionDays: 30},
@@ -112,7 +112,7 @@ func TestLoadValid(t *testing.T) {
 		{"KMS with an alias", with(seed(), "encryption_type", "KMS", "kms_key_arn", "alias/team/app"), nil},
 		{"KMS with a key ID", with(seed(), "encryption_type", "KMS_DSSE", "kms_key_arn", "1234abcd-12ab-34cd-56ef-1234567890ab"), nil},
 		{"user tags", with(seed(), "tags", "Team=platform\nCostCenter = 42 "), func(t *testing.T, c *Config) {
-			if diff := cmp.Diff([]Tag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}, {"Team", "platform"}, {"CostCenter", "42"}}, c.Tags); diff != "" {
+			if diff := cmp.Diff([]ResourceTag{{"Project", "canvas-ta"}, {"Environment", "production"}, {"ManagedBy", "ecr-action"}, {"Team", "platform"}, {"CostCenter", "42"}}, c.ResourceTags); diff != "" {
 				t.Errorf("tags (-want +got):\n%s", diff)
 			}
 		}},
@@ -374,11 +374,11 @@ func revalidate(t *testing.T, c *Config, ws, temp string) {
 	if c.CrossAccount && len(c.AccountIDs) == 0 {
 		t.Fatal("cross-account on without accounts")
 	}
-	if len(c.Tags) > policy.MaxResourceTags {
-		t.Fatalf("accepted %d tags", len(c.Tags))
+	if len(c.ResourceTags) > policy.MaxResourceTags {
+		t.Fatalf("accepted %d tags", len(c.ResourceTags))
 	}
 	seenKeys := map[string]bool{}
-	for _, tg := range c.Tags {
+	for _, tg := range c.ResourceTags {
 		if err := policy.ValidateResourceTag(tg.Key, tg.Value); err != nil || seenKeys[tg.Key] {
 			t.Fatalf("accepted tag %q=%q (%v)", tg.Key, tg.Value, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/safefile"
 	"github.com/org/ecr-action/internal/tags"
 )
@@ -131,6 +132,56 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 	}
 
 	// Tag options are checked whether or not an image is pushed.
+	opts := loadTagOptions(p)
+
+	if img == nil {
+		if len(opts.Extra) > 0 || opts.SHA != defaultOf("tag_sha") || opts.semverValue != defaultOf("tag_semver") || opts.Latest != defaultOf("tag_latest") {
+			warn("image_tags, tag_sha, tag_semver and tag_latest are ignored because none of source, base_image or retag_from is set")
+		}
+		return nil
+	}
+
+	git, err := tags.ContextFromEnv(p.getenv, p.readFile)
+	if err != nil {
+		bad(given[0], "", "reading the git context the image tags come from: %v", err)
+		return img
+	}
+	img.Git = git
+	if img.Build != nil {
+		img.Build.Epoch = time.Unix(0, 0).UTC()
+		if !git.CommitTime.IsZero() {
+			img.Build.Epoch = git.CommitTime
+		}
+	}
+	if !opts.ok {
+		return img
+	}
+	computed, err := tags.Compute(git, opts.Options)
+	if err != nil {
+		reportTagErrors(err, bad)
+		return img
+	}
+	if len(computed) == 0 {
+		ref := git.Ref
+		if ref == "" {
+			ref = "unknown"
+		}
+		bad("image_tags", "", "no tags to push: tag_sha is false, tag_semver and tag_latest give none on this run (event %s, ref %s) and image_tags is empty; set image_tags (for example image_tags: dev)", invalid.Quote(git.EventName), invalid.Quote(ref))
+	}
+	img.Tags = computed
+	return img
+}
+
+// tagOptions are the tag inputs as given, and whether all are valid.
+type tagOptions struct {
+	tags.Options
+	semverValue string // tag_semver as given, lowercased
+	ok          bool
+}
+
+// loadTagOptions reads tag_sha, tag_semver, tag_latest and image_tags.
+func loadTagOptions(p imageInputs) tagOptions {
+	in, bad := p.in, p.bad
 	optionsOK := true
 	shaValue := p.withDefault("tag_sha")
 	shaMode := strings.ToLower(shaValue)
@@ -156,43 +207,11 @@ func loadImage(p imageInputs, warn func(string)) *Image {
 			optionsOK = false
 		}
 	}
-
-	if img == nil {
-		if len(extra) > 0 || shaMode != defaultOf("tag_sha") || semverValue != defaultOf("tag_semver") || latest != defaultOf("tag_latest") {
-			warn("image_tags, tag_sha, tag_semver and tag_latest are ignored because none of source, base_image or retag_from is set")
-		}
-		return nil
+	return tagOptions{
+		Options:     tags.Options{SHA: shaMode, Semver: semver, Latest: latest, Extra: extra},
+		semverValue: semverValue,
+		ok:          optionsOK,
 	}
-
-	git, err := tags.ContextFromEnv(p.getenv, p.readFile)
-	if err != nil {
-		bad(given[0], "", "reading the git context the image tags come from: %v", err)
-		return img
-	}
-	img.Git = git
-	if img.Build != nil {
-		img.Build.Epoch = time.Unix(0, 0).UTC()
-		if !git.CommitTime.IsZero() {
-			img.Build.Epoch = git.CommitTime
-		}
-	}
-	if !optionsOK {
-		return img
-	}
-	computed, err := tags.Compute(git, tags.Options{SHA: shaMode, Semver: semver, Latest: latest, Extra: extra})
-	if err != nil {
-		reportTagErrors(err, bad)
-		return img
-	}
-	if len(computed) == 0 {
-		ref := git.Ref
-		if ref == "" {
-			ref = "unknown"
-		}
-		bad("image_tags", "", "no tags to push: tag_sha is false, tag_semver and tag_latest give none on this run (event %s, ref %s) and image_tags is empty; set image_tags (for example image_tags: dev)", show(git.EventName), show(ref))
-	}
-	img.Tags = computed
-	return img
 }
 
 // reportTagErrors turns tags.Compute's errors into input errors.
@@ -229,7 +248,7 @@ const sourceForms = "oci:<dir>[:<ref>], docker-archive:<file>, docker-daemon:<im
 func parseSource(raw, workspace, runnerTemp string) (*Source, error) {
 	if ref, ok := strings.CutPrefix(raw, "docker://"); ok {
 		if _, err := parseReference(ref); err != nil {
-			return nil, fmt.Errorf("the docker:// reference %s %v", show(ref), err)
+			return nil, fmt.Errorf("the docker:// reference %s %v", invalid.Quote(ref), err)
 		}
 		return &Source{Raw: raw, Transport: TransportDocker, Ref: ref}, nil
 	}
@@ -242,7 +261,7 @@ func parseSource(raw, workspace, runnerTemp string) (*Source, error) {
 	case TransportOCI:
 		dir, ref, hasRef := strings.Cut(rest, ":")
 		if hasRef && !ociRefName.MatchString(ref) {
-			return nil, fmt.Errorf("the OCI layout image name %s after the directory is not an org.opencontainers.image.ref.name (letters, digits and -._:@+ separators, e.g. oci:build/image:v1)", show(ref))
+			return nil, fmt.Errorf("the OCI layout image name %s after the directory is not an org.opencontainers.image.ref.name (letters, digits and -._:@+ separators, e.g. oci:build/image:v1)", invalid.Quote(ref))
 		}
 		p, err := imagePath(dir, workspace, runnerTemp)
 		if err != nil {
@@ -267,16 +286,16 @@ func parseSource(raw, workspace, runnerTemp string) (*Source, error) {
 	case TransportDockerDaemon:
 		r, err := parseReference(rest)
 		if err != nil {
-			return nil, fmt.Errorf("the docker-daemon image %s %v", show(rest), err)
+			return nil, fmt.Errorf("the docker-daemon image %s %v", invalid.Quote(rest), err)
 		}
 		if r.Tag == "" && r.Digest == "" {
-			return nil, fmt.Errorf("the docker-daemon image %s has neither a tag nor a digest; name the local image exactly, e.g. docker-daemon:app:dev", show(rest))
+			return nil, fmt.Errorf("the docker-daemon image %s has neither a tag nor a digest; name the local image exactly, e.g. docker-daemon:app:dev", invalid.Quote(rest))
 		}
 		s.Ref = rest
 	case TransportDocker:
 		return nil, fmt.Errorf("the docker transport is written docker://<reference>, e.g. docker://public.ecr.aws/docker/library/alpine:3.20")
 	default:
-		return nil, fmt.Errorf("transport %s is not supported; want %s", show(transport), sourceForms)
+		return nil, fmt.Errorf("transport %s is not supported; want %s", invalid.Quote(transport), sourceForms)
 	}
 	return s, nil
 }
@@ -295,14 +314,14 @@ func imagePath(p, workspace, runnerTemp string) (string, error) {
 		return resolved, nil
 	}
 	if !filepath.IsAbs(p) {
-		return "", fmt.Errorf("path %s leaves the workspace; relative paths are relative to GITHUB_WORKSPACE and must stay inside it", show(p))
+		return "", fmt.Errorf("path %s leaves the workspace; relative paths are relative to GITHUB_WORKSPACE and must stay inside it", invalid.Quote(p))
 	}
 	if runnerTemp != "" {
 		if resolved, inside, err := within(runnerTemp, p); err == nil && inside {
 			return resolved, nil
 		}
 	}
-	return "", fmt.Errorf("path %s is outside the workspace (%s) and RUNNER_TEMP (%s); write the image under one of them", show(p), workspace, orNone(runnerTemp))
+	return "", fmt.Errorf("path %s is outside the workspace (%s) and RUNNER_TEMP (%s); write the image under one of them", invalid.Quote(p), workspace, orNone(runnerTemp))
 }
 
 // MaxOCIIndexBytes bounds an OCI layout's index.json: ECR's limit for a
@@ -325,7 +344,7 @@ func checkOCILayout(dir string, roots []string) error {
 	}
 	index := filepath.Join(dir, "index.json")
 	if _, err := os.Lstat(index); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s is not an OCI image layout (no index.json): write one with `docker buildx build --output type=oci,dest=out.tar` and untar it, or `crane pull --format=oci`", show(dir))
+		return fmt.Errorf("%s is not an OCI image layout (no index.json): write one with `docker buildx build --output type=oci,dest=out.tar` and untar it, or `crane pull --format=oci`", invalid.Quote(dir))
 	}
 	_, fi, err := safefile.Regular(index, roots)
 	if err != nil {
@@ -391,7 +410,7 @@ func loadBuild(p imageInputs, base string) *Build {
 		case err != nil:
 			bad("files", line, "%v", err)
 		case dests[path.Clean(f.Dest)]:
-			bad("files", line, "destination %s is given twice; each line copies to its own destination", show(f.Dest))
+			bad("files", line, "destination %s is given twice; each line copies to its own destination", invalid.Quote(f.Dest))
 		default:
 			dests[path.Clean(f.Dest)] = true
 			b.Files = append(b.Files, f)
@@ -492,37 +511,37 @@ func parseFile(line, workspace string) (File, error) {
 		return File{}, errors.New("each line must be src:dest, a workspace path and an absolute path in the image (e.g. dist/${TARGETARCH}/app:/app)")
 	}
 	if !path.IsAbs(dest) {
-		return File{}, fmt.Errorf("destination %s must be an absolute path in the image, e.g. /app", show(dest))
+		return File{}, fmt.Errorf("destination %s must be an absolute path in the image, e.g. /app", invalid.Quote(dest))
 	}
 	if strings.Contains(dest, "$") {
-		return File{}, fmt.Errorf("destination %s has a variable; ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT} are expanded only in the source path", show(dest))
+		return File{}, fmt.Errorf("destination %s has a variable; ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT} are expanded only in the source path", invalid.Quote(dest))
 	}
 	for _, m := range fileVarPattern.FindAllString(src, -1) {
 		name, braced := strings.CutPrefix(m, "${")
 		name, closed := strings.CutSuffix(name, "}")
 		switch {
 		case braced && !closed:
-			return File{}, fmt.Errorf("source %s has an unclosed ${", show(src))
+			return File{}, fmt.Errorf("source %s has an unclosed ${", invalid.Quote(src))
 		case !braced && contains(fileVariables, strings.TrimPrefix(m, "$")):
-			return File{}, fmt.Errorf("source %s uses %s; write ${%s}", show(src), m, strings.TrimPrefix(m, "$")) // m is $TARGETOS, $TARGETARCH or $TARGETVARIANT
+			return File{}, fmt.Errorf("source %s uses %s; write ${%s}", invalid.Quote(src), m, strings.TrimPrefix(m, "$")) // m is $TARGETOS, $TARGETARCH or $TARGETVARIANT
 		case braced && !contains(fileVariables, name):
-			return File{}, fmt.Errorf("source %s uses %s; only ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT} are expanded", show(src), m)
+			return File{}, fmt.Errorf("source %s uses %s; only ${TARGETOS}, ${TARGETARCH} and ${TARGETVARIANT} are expanded", invalid.Quote(src), m)
 		}
 	}
 	if filepath.IsAbs(src) {
-		return File{}, fmt.Errorf("source %s must be relative to the workspace (GITHUB_WORKSPACE)", show(src))
+		return File{}, fmt.Errorf("source %s must be relative to the workspace (GITHUB_WORKSPACE)", invalid.Quote(src))
 	}
 	resolved, inside, err := within(workspace, src)
 	if err != nil {
 		return File{}, err
 	} else if !inside {
-		return File{}, fmt.Errorf("source %s leaves the workspace; files are copied from inside GITHUB_WORKSPACE only", show(src))
+		return File{}, fmt.Errorf("source %s leaves the workspace; files are copied from inside GITHUB_WORKSPACE only", invalid.Quote(src))
 	}
 	// A source that exists already (without platform variables) must be
 	// a file or a directory: a named pipe or a device is never read.
 	if !strings.Contains(src, "$") {
 		if fi, err := os.Stat(resolved); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
-			return File{}, fmt.Errorf("source %s is %s; files copies regular files and directories", show(src), safefile.Kind(fi.Mode()))
+			return File{}, fmt.Errorf("source %s is %s; files copies regular files and directories", invalid.Quote(src), safefile.Kind(fi.Mode()))
 		}
 	}
 	return File{Src: src, Dest: dest}, nil
@@ -567,7 +586,7 @@ func checkPlatform(p string) error {
 		if alias, ok := archAliases[arch]; ok {
 			return fmt.Errorf("architecture %s is written %s/%s in OCI platforms", arch, m[1], alias)
 		}
-		return fmt.Errorf("architecture %s is not one of %s", show(arch), strings.Join(knownArchitectures, ", "))
+		return fmt.Errorf("architecture %s is not one of %s", invalid.Quote(arch), strings.Join(knownArchitectures, ", "))
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/org/ecr-action/internal/invalid"
 )
 
 // The grammar of an image reference, as distribution/reference defines it
@@ -56,7 +58,7 @@ func parseReference(ref string) (imageReference, error) {
 		return imageReference{}, fmt.Errorf("is %d characters long, more than an image reference can be (%d)", len(ref), maxReferenceLength)
 	}
 	if i := strings.Index(ref, "://"); i >= 0 {
-		return imageReference{}, fmt.Errorf("has a URL scheme %s; write the reference without it; %s", show(ref[:i+3]), form)
+		return imageReference{}, fmt.Errorf("has a URL scheme %s; write the reference without it; %s", invalid.Quote(ref[:i+3]), form)
 	}
 	m := referencePattern.FindStringSubmatch(ref)
 	if m == nil {
@@ -98,7 +100,7 @@ func checkDigest(d string) error {
 	alg, hex, _ := strings.Cut(d, ":")
 	n, ok := digestHexLength[alg]
 	if !ok {
-		return fmt.Errorf("has digest algorithm %s; registries accept sha256 (or sha512)", show(alg))
+		return fmt.Errorf("has digest algorithm %s; registries accept sha256 (or sha512)", invalid.Quote(alg))
 	}
 	if len(hex) != n || strings.Trim(hex, "0123456789abcdef") != "" {
 		return fmt.Errorf("has a %s digest that is not %d lower-case hex digits", alg, n)

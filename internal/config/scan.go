@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/ecr-action/internal/invalid"
 	"github.com/org/ecr-action/internal/scan"
 )
 
@@ -154,7 +155,7 @@ func parseIgnores(v string, bad func(input, value, format string, args ...any)) 
 		case len(fields) == 3 && strings.EqualFold(fields[1], "until"):
 			until, err := time.Parse(time.DateOnly, fields[2])
 			if err != nil {
-				bad("ignore_vulnerabilities", strings.TrimSpace(line), "the date after until must be YYYY-MM-DD, for example %s until 2027-01-31", show(fields[0]))
+				bad("ignore_vulnerabilities", strings.TrimSpace(line), "the date after until must be YYYY-MM-DD, for example %s until 2027-01-31", invalid.Quote(fields[0]))
 				continue
 			}
 			r.Until = until
@@ -188,17 +189,17 @@ func sarifPath(p, workspace string) (string, error) {
 		return "", fmt.Errorf("must be relative to the workspace (for example ecr-scan.sarif): the steps after this one see the workspace at another path")
 	}
 	if strings.HasSuffix(p, "/") {
-		return "", fmt.Errorf("names a directory; give a file name such as %s", show(p+"ecr-scan.sarif"))
+		return "", fmt.Errorf("names a directory; give a file name such as %s", invalid.Quote(p+"ecr-scan.sarif"))
 	}
 	resolved, inside, err := within(workspace, p)
 	if err != nil {
 		return "", err
 	}
 	if !inside {
-		return "", fmt.Errorf("path %s leaves the workspace; the report must be written inside it", show(p))
+		return "", fmt.Errorf("path %s leaves the workspace; the report must be written inside it", invalid.Quote(p))
 	}
 	if isDir(resolved) {
-		return "", fmt.Errorf("names a directory; give a file name such as %s", show(strings.TrimSuffix(p, "/")+"/ecr-scan.sarif"))
+		return "", fmt.Errorf("names a directory; give a file name such as %s", invalid.Quote(strings.TrimSuffix(p, "/")+"/ecr-scan.sarif"))
 	}
 	return resolved, nil
 }

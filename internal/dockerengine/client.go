@@ -89,58 +89,17 @@ type Client struct {
 	prefix     string // "/v1.44", or "" when the engine sent no Api-Version
 }
 
-// Option configures a Client.
-type Option func(*options) error
-
-type options struct {
-	dialTimeout   time.Duration
-	headerTimeout time.Duration
-}
-
-// WithDialTimeout bounds connecting to the engine. The default is
-// DefaultDialTimeout (10s); d must be positive.
-func WithDialTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return fmt.Errorf("dial timeout must be positive, got %v", d)
-		}
-		o.dialTimeout = d
-		return nil
-	}
-}
-
-// WithHeaderTimeout bounds the wait for the engine's response headers once
-// a request is sent; the body that follows is never timed, since images are
-// large. The default is DefaultHeaderTimeout (5 minutes): the classic
-// (graphdriver) image store copies the whole image to a temporary directory
-// before it answers /images/get. A ping waits at most 30s, or d if shorter.
-// d must be positive.
-func WithHeaderTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return fmt.Errorf("header timeout must be positive, got %v", d)
-		}
-		o.headerTimeout = d
-		return nil
-	}
-}
-
 // New returns a Client for host, given as DOCKER_HOST is:
 // "unix:///var/run/docker.sock" (the default, for ""), or "tcp://HOST:PORT"
 // (port 2375 when left out) for an engine that listens without TLS. It does
-// not connect.
-func New(host string, opts ...Option) (*Client, error) {
-	o := options{dialTimeout: DefaultDialTimeout, headerTimeout: DefaultHeaderTimeout}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, fmt.Errorf("configuring the Docker engine client: %w", err)
-		}
-	}
+// not connect. Connecting waits at most DefaultDialTimeout, and the
+// response headers at most DefaultHeaderTimeout.
+func New(host string) (*Client, error) {
 	if host == "" {
 		host = DefaultHost
 	}
-	c := &Client{host: host, dialTimeout: o.dialTimeout, headerTimeout: o.headerTimeout}
-	dialer := &net.Dialer{Timeout: o.dialTimeout}
+	c := &Client{host: host, dialTimeout: DefaultDialTimeout, headerTimeout: DefaultHeaderTimeout}
+	dialer := &net.Dialer{Timeout: c.dialTimeout}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	scheme, rest, ok := strings.Cut(host, "://")
@@ -183,7 +142,7 @@ func New(host string, opts ...Option) (*Client, error) {
 	c.hc = &http.Client{Transport: &http.Transport{
 		Proxy:                 nil, // the engine is local; proxy variables are not for it
 		DialContext:           dial,
-		ResponseHeaderTimeout: o.headerTimeout,
+		ResponseHeaderTimeout: c.headerTimeout,
 		MaxIdleConns:          4,
 		IdleConnTimeout:       30 * time.Second,
 		DisableCompression:    true, // the tarball streams as the engine writes it
@@ -194,15 +153,11 @@ func New(host string, opts ...Option) (*Client, error) {
 // Host returns the engine address the client uses.
 func (c *Client) Host() string { return c.host }
 
-// Ping checks that an engine answers (GET /_ping) and learns the API version
-// to use: the engine's own (its Api-Version header) but at most
+// ping checks that an engine answers (GET /_ping) and learns the API
+// version to use: the engine's own (its Api-Version header) but at most
 // MaxAPIVersion, or no version prefix at all when the engine sends no
-// version (or one that is not MAJOR.MINOR). Save pings once by itself.
-func (c *Client) Ping(ctx context.Context) error {
-	_, err := c.ping(ctx)
-	return err
-}
-
+// version (or one that is not MAJOR.MINOR). Save pings once, through
+// versionPrefix.
 func (c *Client) ping(ctx context.Context) (string, error) {
 	d := min(pingTimeout, c.headerTimeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, d,

@@ -108,12 +108,6 @@ func NewTransport(l Limits) http.RoundTripper {
 	return Wrap(base, l)
 }
 
-// NewClient is an *http.Client over NewTransport(l), without an overall
-// timeout (a long transfer is fine while it moves).
-func NewClient(l Limits) *http.Client {
-	return &http.Client{Transport: NewTransport(l)}
-}
-
 // Doer is an HTTP client (the AWS SDK's aws.HTTPClient).
 type Doer interface {
 	Do(*http.Request) (*http.Response, error)

@@ -28,7 +28,7 @@ func TestSlowHeadersTimeOut(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	start := time.Now()
-	_, err := NewClient(short).Get(srv.URL)
+	_, err := newClient(short).Get(srv.URL)
 	if err == nil || !timeoutErr(err) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
@@ -47,7 +47,7 @@ func TestStalledBodyFailsAsRetryable(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	resp, err := NewClient(short).Get(srv.URL)
+	resp, err := newClient(short).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSlowButMovingBodyIsNotAStall(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	resp, err := NewClient(short).Get(srv.URL)
+	resp, err := newClient(short).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestEndlessBodyIsBounded(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	resp, err := NewClient(short.WithMaxBody(1 << 20)).Get(srv.URL)
+	resp, err := newClient(short.WithMaxBody(1 << 20)).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestEndlessBodyIsBounded(t *testing.T) {
 		w.Write(make([]byte, 5000000))
 	}))
 	defer srv2.Close()
-	if _, err := NewClient(short.WithMaxBody(1 << 20)).Get(srv2.URL); !errors.As(err, &tl) {
+	if _, err := newClient(short.WithMaxBody(1 << 20)).Get(srv2.URL); !errors.As(err, &tl) {
 		t.Errorf("a 5 MB Content-Length: err %v, want a TooLargeError", err)
 	}
 }
@@ -122,7 +122,7 @@ func TestPeerThatStopsReadingFailsTheUpload(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	start := time.Now()
-	_, err := NewClient(short).Post(srv.URL, "application/octet-stream", bytes.NewReader(make([]byte, 256<<20)))
+	_, err := newClient(short).Post(srv.URL, "application/octet-stream", bytes.NewReader(make([]byte, 256<<20)))
 	if err == nil || !timeoutErr(err) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
@@ -139,4 +139,10 @@ func TestFromEnv(t *testing.T) {
 	if _, err := FromEnv(func(k string) string { return map[string]string{EnvConnect: "soon"}[k] }); err == nil || !strings.Contains(err.Error(), EnvConnect) {
 		t.Errorf("a bad duration: %v", err)
 	}
+}
+
+// newClient is an *http.Client over NewTransport(l), without an overall
+// timeout (a long transfer is fine while it moves).
+func newClient(l Limits) *http.Client {
+	return &http.Client{Transport: NewTransport(l)}
 }

@@ -65,45 +65,78 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 	}
 	// The layers read f through ReadAt while pushing: it stays open for the
 	// life of the process, which ends after the push.
-	entries, err := indexTar(f)
-	if err != nil {
-		f.Close()
-		return fail("reading the tarball: %w (is it a `docker save` tarball?)", err)
-	}
-	raw, err := entries.read(f, "manifest.json")
-	if err != nil {
-		f.Close()
-		return fail("%w: not a `docker save` tarball", err)
-	}
-	var ms []archiveManifest
-	if err := json.Unmarshal(raw, &ms); err != nil {
-		f.Close()
-		return fail("manifest.json: %w", err)
-	}
-	if len(ms) != 1 {
-		f.Close()
-		var names []string
-		for _, m := range ms {
-			names = append(names, m.RepoTags...)
-		}
-		return fail("the tarball holds %d images (%s); save one image per tarball", len(ms), listOrNone(names))
-	}
-	m := ms[0]
-	configBytes, err := entries.read(f, m.Config)
+	img, err := archiveImageOf(ctx, f, opts)
 	if err != nil {
 		f.Close()
 		return fail("%w", err)
 	}
+	return newImageArtifact(source, img)
+}
+
+// archiveImageOf reads a `docker save` tarball's one image: its manifest
+// and config, then each layer, compressed in parallel.
+func archiveImageOf(ctx context.Context, f *os.File, opts ArchiveOptions) (v1.Image, error) {
+	entries, err := indexTar(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tarball: %w (is it a `docker save` tarball?)", err)
+	}
+	raw, err := entries.read(f, "manifest.json")
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a `docker save` tarball", err)
+	}
+	var ms []archiveManifest
+	if err := json.Unmarshal(raw, &ms); err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	if len(ms) != 1 {
+		var names []string
+		for _, m := range ms {
+			names = append(names, m.RepoTags...)
+		}
+		return nil, fmt.Errorf("the tarball holds %d images (%s); save one image per tarball", len(ms), listOrNone(names))
+	}
+	m := ms[0]
+	configBytes, err := entries.read(f, m.Config)
+	if err != nil {
+		return nil, err
+	}
 	cf, err := v1.ParseConfigFile(bytes.NewReader(configBytes))
 	if err != nil {
-		f.Close()
-		return fail("image config %s: %w", m.Config, err)
+		return nil, fmt.Errorf("image config %s: %w", m.Config, err)
 	}
 	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		f.Close()
-		return fail("the image config lists %d layers but manifest.json %d", len(cf.RootFS.DiffIDs), len(m.Layers))
+		return nil, fmt.Errorf("the image config lists %d layers but manifest.json %d", len(cf.RootFS.DiffIDs), len(m.Layers))
+	}
+	byName, err := archiveLayers(ctx, f, entries, m.Layers, cf.RootFS.DiffIDs, opts)
+	if err != nil {
+		return nil, err
 	}
 
+	core := &archiveImage{config: configBytes, layers: map[v1.Hash]*fileLayer{}}
+	mf := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config: v1.Descriptor{
+			MediaType: types.DockerConfigJSON,
+			Size:      int64(len(configBytes)),
+			Digest:    v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(configBytes))},
+		},
+	}
+	for _, name := range m.Layers {
+		l := byName[name]
+		core.layers[l.digest] = l
+		mf.Layers = append(mf.Layers, v1.Descriptor{MediaType: types.DockerLayer, Size: l.size, Digest: l.digest})
+	}
+	if core.manifest, err = json.Marshal(mf); err != nil {
+		return nil, err
+	}
+	return partial.CompressedToImage(core)
+}
+
+// archiveLayers prepares each distinct layer file of the tarball (names,
+// with diffIDs from the image config), opts.Jobs at a time, and returns
+// them by file name.
+func archiveLayers(ctx context.Context, f *os.File, entries tarIndex, names []string, diffIDs []v1.Hash, opts ArchiveOptions) (map[string]*fileLayer, error) {
 	// One job per distinct layer file.
 	type job struct {
 		name   string
@@ -113,15 +146,14 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 	}
 	byName := map[string]*job{}
 	var jobs []*job
-	for i, name := range m.Layers {
+	for i, name := range names {
 		if j, ok := byName[name]; ok {
-			if j.diffID != cf.RootFS.DiffIDs[i] {
-				f.Close()
-				return fail("layer %s appears twice with different diff IDs", name)
+			if j.diffID != diffIDs[i] {
+				return nil, fmt.Errorf("layer %s appears twice with different diff IDs", name)
 			}
 			continue
 		}
-		j := &job{name: name, diffID: cf.RootFS.DiffIDs[i], index: len(jobs) + 1}
+		j := &job{name: name, diffID: diffIDs[i], index: len(jobs) + 1}
 		byName[name] = j
 		jobs = append(jobs, j)
 	}
@@ -159,35 +191,13 @@ func openArchive(ctx context.Context, source, file string, opts ArchiveOptions) 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		f.Close()
-		return fail("%w", err)
+		return nil, err
 	}
-
-	core := &archiveImage{config: configBytes, layers: map[v1.Hash]*fileLayer{}}
-	mf := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.DockerManifestSchema2,
-		Config: v1.Descriptor{
-			MediaType: types.DockerConfigJSON,
-			Size:      int64(len(configBytes)),
-			Digest:    v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(configBytes))},
-		},
+	layers := map[string]*fileLayer{}
+	for name, j := range byName {
+		layers[name] = j.layer
 	}
-	for _, name := range m.Layers {
-		l := byName[name].layer
-		core.layers[l.digest] = l
-		mf.Layers = append(mf.Layers, v1.Descriptor{MediaType: types.DockerLayer, Size: l.size, Digest: l.digest})
-	}
-	if core.manifest, err = json.Marshal(mf); err != nil {
-		f.Close()
-		return fail("%w", err)
-	}
-	img, err := partial.CompressedToImage(core)
-	if err != nil {
-		f.Close()
-		return fail("%w", err)
-	}
-	return newImageArtifact(source, img)
+	return layers, nil
 }
 
 // tarEntry is where a regular file's content sits in the tarball.

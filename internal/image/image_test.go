@@ -92,7 +92,7 @@ func (c *counter) writes() int {
 
 type env struct {
 	host string
-	reg  *image.Registry
+	reg  *image.Client
 	rt   *counter
 }
 
@@ -129,9 +129,12 @@ func push(t *testing.T, e *env, a *image.Artifact, target image.Target, tags ...
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	res, err := e.reg.Push(ctx, plan)
+	res, err := e.reg.Upload(ctx, plan)
 	if err != nil {
-		t.Fatalf("Push: %v", err)
+		t.Fatalf("Upload: %v", err)
+	}
+	if err := e.reg.Tag(ctx, plan); err != nil {
+		t.Fatalf("Tag: %v", err)
 	}
 	return res
 }
@@ -600,7 +603,7 @@ func TestRetagMovesNoLayerBytes(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, err := e.reg.Push(context.Background(), plan); err != nil {
+					if _, err := uploadAndTag(e.reg, plan); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -652,7 +655,7 @@ func TestProgressLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.Push(context.Background(), plan); err != nil {
+	if _, err := uploadAndTag(reg, plan); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -711,7 +714,7 @@ func TestUploadWritesNoTag(t *testing.T) {
 			t.Errorf("tag %s exists after Upload; only Tag may write it", tag)
 		}
 	}
-	if err := e.reg.Tag(ctx, plan, res); err != nil {
+	if err := e.reg.Tag(ctx, plan); err != nil {
 		t.Fatal(err)
 	}
 	for _, tag := range []string{"v1", "latest"} {
@@ -720,4 +723,15 @@ func TestUploadWritesNoTag(t *testing.T) {
 			t.Errorf("tag %s after Tag: %v, %v; want %s", tag, d, err, res.Digest)
 		}
 	}
+}
+
+// uploadAndTag writes a plan as the action does when nothing gates it:
+// Upload, then Tag.
+func uploadAndTag(reg *image.Client, plan *image.Plan) (*image.Result, error) {
+	ctx := context.Background()
+	res, err := reg.Upload(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	return res, reg.Tag(ctx, plan)
 }

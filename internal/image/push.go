@@ -20,7 +20,7 @@ import (
 	"github.com/org/ecr-action/internal/policy"
 )
 
-// Options configure a Registry.
+// Options configure a Client.
 type Options struct {
 	// Keychain resolves credentials per registry. Required: the caller
 	// decides what each registry gets (no silent anonymous fallback here).
@@ -56,11 +56,11 @@ type Options struct {
 	FindArchived func(ctx context.Context, repo name.Repository, refs []string) (archived map[string]v1.Hash, err error)
 }
 
-// Registry reads sources from registries through one puller, so each is
+// Client reads sources from registries through one puller, so each is
 // pinged and authenticated once per run, and reads and writes the target
 // repository through one transport (see target), so its registry is pinged
 // once, not once for reading and once more for writing.
-type Registry struct {
+type Client struct {
 	puller  *remote.Puller // sources and base images on other registries
 	logf    func(string, ...any)
 	every   time.Duration
@@ -80,8 +80,8 @@ type Registry struct {
 	targetPusher *remote.Pusher
 }
 
-// New returns a Registry.
-func New(o Options) (*Registry, error) {
+// New returns a Client.
+func New(o Options) (*Client, error) {
 	if o.Keychain == nil {
 		return nil, errors.New("image.New: Options.Keychain is required")
 	}
@@ -110,7 +110,7 @@ func New(o Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Registry{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
+	return &Client{puller: puller, logf: o.Logf, every: o.ProgressEvery, retries: rt,
 		opts: o, ropts: ropts, lookupTags: o.LookupTags, findArchived: o.FindArchived}, nil
 }
 
@@ -119,7 +119,7 @@ func New(o Options) (*Registry, error) {
 // authentication once, with pull and push scope on repo; separate ones
 // would each ping before their first request. It is made at the first use,
 // so a run that writes nothing and needs no registry read pings nothing.
-func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Puller, *remote.Pusher, error) {
+func (r *Client) target(ctx context.Context, repo name.Repository) (*remote.Puller, *remote.Pusher, error) {
 	r.targetMu.Lock()
 	defer r.targetMu.Unlock()
 	if r.targetPuller != nil && r.targetReg == repo.RegistryStr() {
@@ -159,9 +159,9 @@ func (r *Registry) target(ctx context.Context, repo name.Repository) (*remote.Pu
 	return puller, pusher, nil
 }
 
-// Puller is the Registry's puller, for opening docker:// sources and base
+// Puller is the Client's puller, for opening docker:// sources and base
 // images with the same credentials and connections.
-func (r *Registry) Puller() *remote.Puller { return r.puller }
+func (r *Client) Puller() *remote.Puller { return r.puller }
 
 // Target is the repository pushed to and its tag mutability.
 type Target struct {
@@ -170,13 +170,18 @@ type Target struct {
 	Filters    []string // the exclusion filters of the *_WITH_EXCLUSION modes
 }
 
-// TagAction is what a push does to one tag.
+// TagAction is what a run does to one tag. A Plan holds the first three;
+// TagWithheld is what becomes of a tag the plan would write when the scan
+// gate fails.
 type TagAction string
 
 const (
 	TagPushed    TagAction = "pushed"    // the tag is new
 	TagMoved     TagAction = "moved"     // a mutable tag moved from another image
 	TagUnchanged TagAction = "unchanged" // the tag already names this image
+	// TagWithheld: the plan would have written the tag, but the scan gate
+	// failed; the image is in the repository by digest only.
+	TagWithheld TagAction = "withheld"
 )
 
 // TagPlan is one tag and what the push does to it.
@@ -291,7 +296,7 @@ func isNotFound(err error) bool {
 // Plan looks up every tag before anything is written: a tag already at a's
 // digest is unchanged, a tag at another digest moves when the repository lets
 // it and fails the plan (an *ImmutableTagError) when it does not.
-func (r *Registry) Plan(ctx context.Context, a *Artifact, t Target, tags []string, retag bool) (*Plan, error) {
+func (r *Client) Plan(ctx context.Context, a *Artifact, t Target, tags []string, retag bool) (*Plan, error) {
 	if len(tags) == 0 {
 		return nil, errors.New("no tag to push")
 	}
@@ -364,7 +369,6 @@ type Result struct {
 	// repository of the registry are not counted.
 	UploadedLayers int
 	UploadedBytes  int64
-	Duration       time.Duration
 	// MountedLayers were mounted from another repository of the registry
 	// (the registry answered the mount with 201 Created); ExistingLayers
 	// were in the repository already. Uploaded, mounted and existing add
@@ -380,25 +384,11 @@ type Result struct {
 	MountSources    []string
 }
 
-// Push writes the plan: Upload, then Tag, so no tag ever names a partial
-// image. A plan with nothing to change makes no request.
-func (r *Registry) Push(ctx context.Context, p *Plan) (*Result, error) {
-	res, err := r.Upload(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Tag(ctx, p, res); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
 // Upload writes the plan's image without any tag: blobs, then the manifest
 // by digest (children before an index). A caller can check the uploaded
 // image (wait for its scan) before Tag lets a tag name it. A plan with
 // nothing to change, or a retag, uploads nothing.
-func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
-	start := time.Now()
+func (r *Client) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	a := p.Artifact
 	repo := p.Target.Repository
 	res := &Result{Digest: a.Digest.String(), Tags: p.Tags}
@@ -422,14 +412,11 @@ func (r *Registry) Upload(ctx context.Context, p *Plan) (*Result, error) {
 	}
 	res.UploadedLayers, res.UploadedBytes = prog.uploaded()
 	_, res.MountedLayers, res.ExistingLayers, res.UnmountedLayers, res.MountSources = prog.layerCounts(repo, mounts.has)
-	res.Duration = time.Since(start)
 	return res, nil
 }
 
 // Tag writes the plan's tags that change, in parallel, after Upload.
-// res.Duration grows by the time it takes.
-func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
-	start := time.Now()
+func (r *Client) Tag(ctx context.Context, p *Plan) error {
 	a := p.Artifact
 	repo := p.Target.Repository
 	taggable := a.Taggable()
@@ -454,9 +441,7 @@ func (r *Registry) Tag(ctx context.Context, p *Plan, res *Result) error {
 			return nil
 		})
 	}
-	err = g.Wait()
-	res.Duration += time.Since(start)
-	return err
+	return g.Wait()
 }
 
 // isTagInvalid reports ECR's answer to a manifest PUT on an immutable tag
@@ -480,7 +465,7 @@ func isTagInvalid(err error) bool {
 // free: another run (a parallel matrix job) wrote it in between. A tag that
 // names this image is what was asked; one that names another image is an
 // *ImmutableTagError.
-func (r *Registry) lostTagRace(ctx context.Context, p *Plan, tag string, putErr error) error {
+func (r *Client) lostTagRace(ctx context.Context, p *Plan, tag string, putErr error) error {
 	a, repo := p.Artifact, p.Target.Repository
 	puller, _, err := r.target(ctx, repo)
 	if err != nil {
@@ -501,7 +486,7 @@ func (r *Registry) lostTagRace(ctx context.Context, p *Plan, tag string, putErr 
 
 // Resolve finds from (a tag or a sha256: digest) in repo, for a retag: only
 // manifests are read, never layers.
-func (r *Registry) Resolve(ctx context.Context, repo name.Repository, from string) (*Artifact, error) {
+func (r *Client) Resolve(ctx context.Context, repo name.Repository, from string) (*Artifact, error) {
 	var ref name.Reference
 	if strings.HasPrefix(from, "sha256:") {
 		ref = repo.Digest(from)
@@ -578,7 +563,7 @@ func (e *ArchivedImageError) Error() string {
 // repository names an archived image: the tag lookup does not see it (the
 // registry answers 404 for an archived image), but ECR keeps its tags, so
 // writing it would fail after the upload.
-func (r *Registry) checkArchivedTags(ctx context.Context, a *Artifact, t Target, plans []TagPlan) error {
+func (r *Client) checkArchivedTags(ctx context.Context, a *Artifact, t Target, plans []TagPlan) error {
 	if r.findArchived == nil {
 		return nil
 	}
@@ -618,7 +603,7 @@ func (s *mountSet) has(h v1.Hash) bool {
 	return s.m[h]
 }
 
-func (r *Registry) watchMounts() *mountSet {
+func (r *Client) watchMounts() *mountSet {
 	s := &mountSet{m: map[v1.Hash]bool{}}
 	r.mountsMu.Lock()
 	r.mounts = s
@@ -626,7 +611,7 @@ func (r *Registry) watchMounts() *mountSet {
 	return s
 }
 
-func (r *Registry) stopWatchingMounts() {
+func (r *Client) stopWatchingMounts() {
 	r.mountsMu.Lock()
 	r.mounts = nil
 	r.mountsMu.Unlock()
@@ -637,7 +622,7 @@ func (r *Registry) stopWatchingMounts() {
 // Created is a mount; 202 Accepted opens an upload instead.
 type mountWatcher struct {
 	next http.RoundTripper
-	r    *Registry
+	r    *Client
 }
 
 func (m *mountWatcher) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -13,7 +13,7 @@ import (
 // subject, through the registry's referrers API (OCI distribution 1.1),
 // over the target's connection. It reads only: ECR checks
 // ecr:BatchGetImage for it.
-func (r *Registry) Referrers(ctx context.Context, repo name.Repository, subject v1.Hash) ([]v1.Descriptor, error) {
+func (r *Client) Referrers(ctx context.Context, repo name.Repository, subject v1.Hash) ([]v1.Descriptor, error) {
 	puller, _, err := r.target(ctx, repo)
 	if err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func (r *Registry) Referrers(ctx context.Context, repo name.Repository, subject 
 // PushArtifact writes an artifact (an image manifest with a subject, as
 // internal/referrer makes) to repo by digest, never by tag: its blobs, then
 // its manifest. It needs the same permissions as pushing an image.
-func (r *Registry) PushArtifact(ctx context.Context, repo name.Repository, art v1.Image) (v1.Hash, error) {
+func (r *Client) PushArtifact(ctx context.Context, repo name.Repository, art v1.Image) (v1.Hash, error) {
 	d, err := art.Digest()
 	if err != nil {
 		return v1.Hash{}, err

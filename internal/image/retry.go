@@ -183,7 +183,7 @@ func (r *retries) gaveUp(err error) error {
 
 // Retries is how many failed registry requests or blob uploads were retried
 // so far.
-func (r *Registry) Retries() int { return r.retries.count() }
+func (r *Client) Retries() int { return r.retries.count() }
 
 // retryOptions are the remote options that make r's requests retried.
 func retryOptions(b remote.Backoff, r *retries) []remote.Option {

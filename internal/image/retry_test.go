@@ -21,13 +21,13 @@ import (
 	"github.com/org/ecr-action/internal/testing/ecrlocal/ecrlocaltest"
 )
 
-// faultEnv is ecrlocal with a repository and an image.Registry logged in to
+// faultEnv is ecrlocal with a repository and an image.Client logged in to
 // it the way the action logs in: a renewing awsauth.Keychain and its
 // Transport.
 type faultEnv struct {
 	ecr  *ecrlocaltest.Env
 	kc   *awsauth.Keychain
-	reg  *image.Registry
+	reg  *image.Client
 	repo name.Repository
 }
 
@@ -74,8 +74,10 @@ func (f *faultEnv) push(t *testing.T, layers int, size int64) (*image.Artifact, 
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	_, err = f.reg.Push(ctx, plan)
-	return a, err
+	if _, err = f.reg.Upload(ctx, plan); err != nil {
+		return a, err
+	}
+	return a, f.reg.Tag(ctx, plan)
 }
 
 // checkPushed reads the image back by tag and validates every blob.

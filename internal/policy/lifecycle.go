@@ -219,91 +219,12 @@ func ValidateLifecyclePolicy(doc string) error {
 		if rule.RulePriority > maxPrio[class] {
 			maxPrio[class] = rule.RulePriority
 		}
-		switch s.TagStatus {
-		case "any":
+		if s.TagStatus == "any" {
 			anyCount[class]++
 			anyPrio[class] = rule.RulePriority
-			if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
-				problems = append(problems, fmt.Sprintf("%s: tagStatus any takes no tagPatternList or tagPrefixList", where))
-			}
-		case "untagged":
-			if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
-				problems = append(problems, fmt.Sprintf("%s: tagStatus untagged must omit tagPatternList and tagPrefixList", where))
-			}
-		case "tagged":
-			switch {
-			case len(s.TagPatternList) == 0 && len(s.TagPrefixList) == 0:
-				problems = append(problems, fmt.Sprintf("%s: tagStatus tagged needs tagPatternList or tagPrefixList", where))
-			case len(s.TagPatternList) > 0 && len(s.TagPrefixList) > 0:
-				problems = append(problems, fmt.Sprintf("%s: give tagPatternList or tagPrefixList, not both", where))
-			}
-			for _, p := range s.TagPatternList {
-				if p == "" {
-					problems = append(problems, fmt.Sprintf("%s: empty tag pattern", where))
-				} else if n := strings.Count(p, "*"); n > 4 {
-					problems = append(problems, fmt.Sprintf("%s: tag pattern %q has %d wildcards; ECR allows at most 4", where, p, n))
-				}
-			}
-			for _, p := range s.TagPrefixList {
-				if p == "" {
-					problems = append(problems, fmt.Sprintf("%s: empty tag prefix", where))
-				}
-			}
-		default:
-			problems = append(problems, fmt.Sprintf("%s: tagStatus must be tagged, untagged or any, got %q", where, s.TagStatus))
 		}
-		switch s.StorageClass {
-		case "", "standard", "archive":
-		default:
-			problems = append(problems, fmt.Sprintf("%s: storageClass must be standard or archive, got %q", where, s.StorageClass))
-		}
-		// "Storage class": sinceImageTransitioned needs archive; the other
-		// count types select standard images only.
-		switch {
-		case s.CountType == "sinceImageTransitioned" && s.StorageClass != "archive":
-			problems = append(problems, fmt.Sprintf("%s: countType sinceImageTransitioned needs storageClass \"archive\"", where))
-		case s.CountType != "sinceImageTransitioned" && s.StorageClass == "archive":
-			problems = append(problems, fmt.Sprintf("%s: storageClass archive is only for countType sinceImageTransitioned; countType %s selects standard images", where, s.CountType))
-		}
-		switch s.CountType {
-		case "imageCountMoreThan":
-			if s.CountUnit != "" {
-				problems = append(problems, fmt.Sprintf("%s: countType imageCountMoreThan takes no countUnit", where))
-			}
-		case "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned":
-			if s.CountUnit != "days" {
-				problems = append(problems, fmt.Sprintf("%s: countType %s needs countUnit \"days\"", where, s.CountType))
-			}
-		default:
-			problems = append(problems, fmt.Sprintf("%s: countType must be imageCountMoreThan, sinceImagePushed, sinceImagePulled or sinceImageTransitioned, got %q", where, s.CountType))
-		}
-		if s.CountNumber < 1 {
-			problems = append(problems, fmt.Sprintf("%s: countNumber must be an integer of at least 1, got %d", where, s.CountNumber))
-		}
-		switch rule.Action.Type {
-		case "expire":
-			if rule.Action.TargetStorageClass != "" {
-				problems = append(problems, fmt.Sprintf("%s: action expire takes no targetStorageClass", where))
-			}
-			// Examples page: "The sinceImagePulled count type must be used
-			// with the transition action"; "Images must be in archive
-			// storage for a minimum of 90 days before deletion."
-			if s.CountType == "sinceImagePulled" {
-				problems = append(problems, fmt.Sprintf("%s: countType sinceImagePulled must be used with the transition action, not expire", where))
-			}
-			if s.CountType == "sinceImageTransitioned" && s.CountNumber >= 1 && s.CountNumber < MinArchiveDays {
-				problems = append(problems, fmt.Sprintf("%s: countNumber %d: archived images are kept at least %d days before a rule may expire them", where, s.CountNumber, MinArchiveDays))
-			}
-		case "transition":
-			if rule.Action.TargetStorageClass != "archive" {
-				problems = append(problems, fmt.Sprintf("%s: action transition needs targetStorageClass \"archive\"", where))
-			}
-			if s.CountType == "sinceImageTransitioned" {
-				problems = append(problems, fmt.Sprintf("%s: countType sinceImageTransitioned must be used with the expire action", where))
-			}
-		default:
-			problems = append(problems, fmt.Sprintf("%s: action type must be expire (or transition), got %q", where, rule.Action.Type))
-		}
+		problems = append(problems, selectionProblems(where, s)...)
+		problems = append(problems, actionProblems(where, rule.Action, s)...)
 	}
 	for _, class := range []string{"standard", "archive"} {
 		if anyCount[class] > 1 {
@@ -317,6 +238,101 @@ func ValidateLifecyclePolicy(doc string) error {
 		return &ValidationError{Problems: problems}
 	}
 	return nil
+}
+
+// selectionProblems checks one rule's selection; where names the rule.
+func selectionProblems(where string, s LifecycleSelect) []string {
+	var problems []string
+	switch s.TagStatus {
+	case "any":
+		if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: tagStatus any takes no tagPatternList or tagPrefixList", where))
+		}
+	case "untagged":
+		if len(s.TagPatternList)+len(s.TagPrefixList) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: tagStatus untagged must omit tagPatternList and tagPrefixList", where))
+		}
+	case "tagged":
+		switch {
+		case len(s.TagPatternList) == 0 && len(s.TagPrefixList) == 0:
+			problems = append(problems, fmt.Sprintf("%s: tagStatus tagged needs tagPatternList or tagPrefixList", where))
+		case len(s.TagPatternList) > 0 && len(s.TagPrefixList) > 0:
+			problems = append(problems, fmt.Sprintf("%s: give tagPatternList or tagPrefixList, not both", where))
+		}
+		for _, p := range s.TagPatternList {
+			if p == "" {
+				problems = append(problems, fmt.Sprintf("%s: empty tag pattern", where))
+			} else if n := strings.Count(p, "*"); n > 4 {
+				problems = append(problems, fmt.Sprintf("%s: tag pattern %q has %d wildcards; ECR allows at most 4", where, p, n))
+			}
+		}
+		for _, p := range s.TagPrefixList {
+			if p == "" {
+				problems = append(problems, fmt.Sprintf("%s: empty tag prefix", where))
+			}
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("%s: tagStatus must be tagged, untagged or any, got %q", where, s.TagStatus))
+	}
+	switch s.StorageClass {
+	case "", "standard", "archive":
+	default:
+		problems = append(problems, fmt.Sprintf("%s: storageClass must be standard or archive, got %q", where, s.StorageClass))
+	}
+	// "Storage class": sinceImageTransitioned needs archive; the other
+	// count types select standard images only.
+	switch {
+	case s.CountType == "sinceImageTransitioned" && s.StorageClass != "archive":
+		problems = append(problems, fmt.Sprintf("%s: countType sinceImageTransitioned needs storageClass \"archive\"", where))
+	case s.CountType != "sinceImageTransitioned" && s.StorageClass == "archive":
+		problems = append(problems, fmt.Sprintf("%s: storageClass archive is only for countType sinceImageTransitioned; countType %s selects standard images", where, s.CountType))
+	}
+	switch s.CountType {
+	case "imageCountMoreThan":
+		if s.CountUnit != "" {
+			problems = append(problems, fmt.Sprintf("%s: countType imageCountMoreThan takes no countUnit", where))
+		}
+	case "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned":
+		if s.CountUnit != "days" {
+			problems = append(problems, fmt.Sprintf("%s: countType %s needs countUnit \"days\"", where, s.CountType))
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("%s: countType must be imageCountMoreThan, sinceImagePushed, sinceImagePulled or sinceImageTransitioned, got %q", where, s.CountType))
+	}
+	if s.CountNumber < 1 {
+		problems = append(problems, fmt.Sprintf("%s: countNumber must be an integer of at least 1, got %d", where, s.CountNumber))
+	}
+	return problems
+}
+
+// actionProblems checks one rule's action against its selection s.
+func actionProblems(where string, action LifecycleAction, s LifecycleSelect) []string {
+	var problems []string
+	switch action.Type {
+	case "expire":
+		if action.TargetStorageClass != "" {
+			problems = append(problems, fmt.Sprintf("%s: action expire takes no targetStorageClass", where))
+		}
+		// Examples page: "The sinceImagePulled count type must be used
+		// with the transition action"; "Images must be in archive
+		// storage for a minimum of 90 days before deletion."
+		if s.CountType == "sinceImagePulled" {
+			problems = append(problems, fmt.Sprintf("%s: countType sinceImagePulled must be used with the transition action, not expire", where))
+		}
+		if s.CountType == "sinceImageTransitioned" && s.CountNumber >= 1 && s.CountNumber < MinArchiveDays {
+			problems = append(problems, fmt.Sprintf("%s: countNumber %d: archived images are kept at least %d days before a rule may expire them", where, s.CountNumber, MinArchiveDays))
+		}
+	case "transition":
+		if action.TargetStorageClass != "archive" {
+			problems = append(problems, fmt.Sprintf("%s: action transition needs targetStorageClass \"archive\"", where))
+		}
+		if s.CountType == "sinceImageTransitioned" {
+			problems = append(problems, fmt.Sprintf("%s: countType sinceImageTransitioned must be used with the expire action", where))
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("%s: action type must be expire (or transition), got %q", where, action.Type))
+	}
+	return problems
 }
 
 // unknownKeys returns, quoted, the keys of the JSON object obj that are not

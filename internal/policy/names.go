@@ -223,14 +223,6 @@ func ValidateRoleARN(arn string) error {
 	return nil
 }
 
-// ValidateKMSKeyARN checks the shape of a KMS key or alias ARN.
-func ValidateKMSKeyARN(arn string) error {
-	if !kmsKeyARNPattern.MatchString(arn) {
-		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id> or alias/<name>)", arn)
-	}
-	return nil
-}
-
 var (
 	// KMS key IDs: a UUID, or mrk-<32 hex> for a multi-Region key; aliases:
 	// alias/ and letters, digits, '/', '_', '-' (KMS CreateAlias).

@@ -82,14 +82,6 @@ func TestValidateSmallThings(t *testing.T) {
 			t.Errorf("ValidateAccountID(%q) accepted", bad)
 		}
 	}
-	if err := ValidateKMSKeyARN("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"); err != nil {
-		t.Errorf("key ARN rejected: %v", err)
-	}
-	for _, bad := range []string{"1234abcd-12ab", "arn:aws:kms:us-east-1:123:key/x", "arn:aws:s3:::bucket"} {
-		if ValidateKMSKeyARN(bad) == nil {
-			t.Errorf("ValidateKMSKeyARN(%q) accepted", bad)
-		}
-	}
 	if ValidateResourceTag("Team", strings.Repeat("v", 257)) == nil {
 		t.Error("over-long tag value accepted")
 	}

@@ -177,52 +177,75 @@ func parseDigest(what, d string) (map[string]string, error) {
 // malformed field is named in the error.
 func New(in Input) (*Statement, error) {
 	var errs []error
-	need := func(name, v string) {
-		if strings.TrimSpace(v) == "" {
-			errs = append(errs, fmt.Errorf("%s is empty", name))
-		}
+	checkInput(in, &errs)
+	subjects := subjectsOf(in, &errs)
+	server := strings.TrimRight(in.GitHub.ServerURL, "/")
+	deps := dependencies(in, server, &errs)
+	builderDeps := builderDependencies(in, server, &errs)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("provenance input: %w", errors.Join(errs...))
 	}
+	return statement(in, server, subjects, deps, builderDeps), nil
+}
+
+// need adds an error to errs when v is empty.
+func need(errs *[]error, name, v string) {
+	if strings.TrimSpace(v) == "" {
+		*errs = append(*errs, fmt.Errorf("%s is empty", name))
+	}
+}
+
+// checkInput checks the run's GitHub context, the action and the times.
+func checkInput(in Input, errs *[]error) {
 	g := in.GitHub
-	need("GitHub.ServerURL", g.ServerURL)
-	need("GitHub.Ref", g.Ref)
-	need("GitHub.WorkflowRef", g.WorkflowRef)
-	need("Action.Version", in.Action.Version)
+	need(errs, "GitHub.ServerURL", g.ServerURL)
+	need(errs, "GitHub.Ref", g.Ref)
+	need(errs, "GitHub.WorkflowRef", g.WorkflowRef)
+	need(errs, "Action.Version", in.Action.Version)
 	if !repoRe.MatchString(g.Repository) {
-		errs = append(errs, fmt.Errorf("GitHub.Repository %q is not owner/name", g.Repository))
+		*errs = append(*errs, fmt.Errorf("GitHub.Repository %q is not owner/name", g.Repository))
 	}
 	if !repoRe.MatchString(in.Action.Repository) {
-		errs = append(errs, fmt.Errorf("Action.Repository %q is not owner/name", in.Action.Repository))
+		*errs = append(*errs, fmt.Errorf("Action.Repository %q is not owner/name", in.Action.Repository))
 	}
 	if !commitRe.MatchString(g.SHA) {
-		errs = append(errs, fmt.Errorf("GitHub.SHA %q is not a commit (40 or 64 lowercase hex)", g.SHA))
+		*errs = append(*errs, fmt.Errorf("GitHub.SHA %q is not a commit (40 or 64 lowercase hex)", g.SHA))
 	}
 	if !numRe.MatchString(g.RunID) {
-		errs = append(errs, fmt.Errorf("GitHub.RunID %q is not a number", g.RunID))
+		*errs = append(*errs, fmt.Errorf("GitHub.RunID %q is not a number", g.RunID))
 	}
 	if !numRe.MatchString(g.RunAttempt) {
-		errs = append(errs, fmt.Errorf("GitHub.RunAttempt %q is not a number", g.RunAttempt))
+		*errs = append(*errs, fmt.Errorf("GitHub.RunAttempt %q is not a number", g.RunAttempt))
 	}
 	if in.StartedOn.IsZero() || in.FinishedOn.IsZero() {
-		errs = append(errs, errors.New("StartedOn and FinishedOn are required"))
+		*errs = append(*errs, errors.New("StartedOn and FinishedOn are required"))
 	} else if in.FinishedOn.Before(in.StartedOn) {
-		errs = append(errs, fmt.Errorf("FinishedOn %s is before StartedOn %s", stamp(in.FinishedOn), stamp(in.StartedOn)))
+		*errs = append(*errs, fmt.Errorf("FinishedOn %s is before StartedOn %s", stamp(in.FinishedOn), stamp(in.StartedOn)))
 	}
 	if len(in.Subjects) == 0 {
-		errs = append(errs, errors.New("no subject: the statement must name the pushed image's digest"))
+		*errs = append(*errs, errors.New("no subject: the statement must name the pushed image's digest"))
 	}
+}
 
+// subjectsOf is the statement's subjects: the pushed image's digests.
+func subjectsOf(in Input, errs *[]error) []ResourceDescriptor {
 	var subjects []ResourceDescriptor
 	for i, s := range in.Subjects {
 		d, err := parseDigest(fmt.Sprintf("Subjects[%d]", i), s.Digest)
 		if err != nil {
-			errs = append(errs, err)
+			*errs = append(*errs, err)
 			continue
 		}
-		need(fmt.Sprintf("Subjects[%d].Name", i), s.Name)
+		need(errs, fmt.Sprintf("Subjects[%d].Name", i), s.Name)
 		subjects = append(subjects, ResourceDescriptor{Name: s.Name, Digest: d})
 	}
+	return subjects
+}
 
-	server := strings.TrimRight(g.ServerURL, "/")
+// dependencies are the resolved dependencies: the commit, the base images
+// and the files the build read, each sorted.
+func dependencies(in Input, server string, errs *[]error) []ResourceDescriptor {
+	g := in.GitHub
 	deps := []ResourceDescriptor{{
 		URI:    "git+" + server + "/" + g.Repository + "@" + g.Ref,
 		Digest: map[string]string{"gitCommit": g.SHA},
@@ -236,10 +259,10 @@ func New(in Input) (*Statement, error) {
 			return sorted[i].Digest < sorted[j].Digest
 		})
 		for i, d := range sorted {
-			need(fmt.Sprintf("%s[%d].URI", kind, i), d.URI)
+			need(errs, fmt.Sprintf("%s[%d].URI", kind, i), d.URI)
 			dg, err := parseDigest(fmt.Sprintf("%s %q", kind, d.URI), d.Digest)
 			if err != nil {
-				errs = append(errs, err)
+				*errs = append(*errs, err)
 				continue
 			}
 			uri := imageURI(d.URI)
@@ -257,7 +280,11 @@ func New(in Input) (*Statement, error) {
 	}
 	addDeps("BaseImages", in.BaseImages)
 	addDeps("Files", in.Files)
+	return deps
+}
 
+// builderDependencies names the action's own commit or digest, if known.
+func builderDependencies(in Input, server string, errs *[]error) []ResourceDescriptor {
 	var builderDeps []ResourceDescriptor
 	if ad := in.Action.Digest; ad != "" {
 		var dg map[string]string
@@ -266,16 +293,18 @@ func New(in Input) (*Statement, error) {
 		} else if d, err := parseDigest("Action.Digest", ad); err == nil {
 			dg = d
 		} else {
-			errs = append(errs, fmt.Errorf("Action.Digest %q is neither a commit nor <algorithm>:<hex>", ad))
+			*errs = append(*errs, fmt.Errorf("Action.Digest %q is neither a commit nor <algorithm>:<hex>", ad))
 		}
 		if dg != nil {
 			builderDeps = append(builderDeps, ResourceDescriptor{URI: "git+" + server + "/" + in.Action.Repository + "@" + in.Action.Version, Digest: dg})
 		}
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("provenance input: %w", errors.Join(errs...))
-	}
+	return builderDeps
+}
 
+// statement is the checked input as an in-toto statement.
+func statement(in Input, server string, subjects, deps, builderDeps []ResourceDescriptor) *Statement {
+	g := in.GitHub
 	inputs := map[string]any{}
 	for k, v := range in.Inputs {
 		inputs[k] = v
@@ -286,7 +315,7 @@ func New(in Input) (*Statement, error) {
 	}
 	workflowPath, _, _ = strings.Cut(workflowPath, "@")
 
-	st := &Statement{
+	return &Statement{
 		Type:          StatementType,
 		Subject:       subjects,
 		PredicateType: PredicateType,
@@ -326,7 +355,6 @@ func New(in Input) (*Statement, error) {
 			},
 		},
 	}
-	return st, nil
 }
 
 // fileURI is "file:" and the workspace-relative path, percent-encoded

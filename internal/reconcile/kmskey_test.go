@@ -46,8 +46,9 @@ func TestKMSKeyNamedAnotherWayIsNotDrift(t *testing.T) {
 	}
 	keyID := keyARN[strings.LastIndex(keyARN, "/")+1:]
 	for _, tc := range []struct {
-		name, key, action string
-		note              bool
+		name, key string
+		action    Action
+		note      bool
 	}{
 		{"key ARN", keyARN, Unchanged, false},
 		{"key ID", keyID, Unchanged, false},

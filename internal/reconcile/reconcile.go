@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
-	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/settle"
 )
@@ -36,23 +35,26 @@ type API interface {
 	TagResource(context.Context, *ecr.TagResourceInput, ...func(*ecr.Options)) (*ecr.TagResourceOutput, error)
 }
 
-// What the action did to a setting.
+// Action is what the action did to a setting.
+type Action string
+
 const (
-	Created   = "created"
-	Updated   = "updated"
-	Unchanged = "unchanged"
-	Drift     = "drift"
-	Removed   = "removed"
-	Kept      = "kept"
+	Created   Action = "created"
+	Updated   Action = "updated"
+	Unchanged Action = "unchanged"
+	Drift     Action = "drift"
+	Removed   Action = "removed"
+	Kept      Action = "kept"
 	// NotCompared: the action cannot tell whether the setting matches
 	// (a KMS alias against the key ARN ECR reports); a note says why.
-	NotCompared = "not compared"
+	NotCompared Action = "not compared"
 )
 
 // Change is one row of the result: a setting, its desired and found values,
 // and what the action did.
 type Change struct {
-	Setting, Desired, Found, Action string
+	Setting, Desired, Found string
+	Action                  Action
 }
 
 // Repository identifies the reconciled repository, from ECR's own answers.
@@ -95,13 +97,42 @@ type Options struct {
 	Settle settle.Policy
 }
 
+// Desired is the repository a run ensures, as the inputs describe it
+// (checked already: reconcile sends what it is given).
+type Desired struct {
+	Repository string
+	ScanOnPush bool
+	// Mutability is an ImageTagMutability value; MutabilityFilters are the
+	// exclusion filters of the *_WITH_EXCLUSION modes.
+	Mutability        string
+	MutabilityFilters []string
+	// EncryptionType and KMSKeyARN are set at creation only; a difference
+	// found later is drift.
+	EncryptionType string
+	KMSKeyARN      string
+	// LifecycleEnabled: the repository has LifecyclePolicy (generated or
+	// given; LifecycleSource says which), or none when false.
+	LifecycleEnabled bool
+	LifecyclePolicy  string
+	LifecycleSource  string
+	// CrossAccount: AccountIDs may pull, through the action's statement of
+	// the repository policy.
+	CrossAccount bool
+	AccountIDs   []string
+	// ResourceTags are the repository's tags, in the order to create them.
+	ResourceTags []ResourceTag
+}
+
+// ResourceTag is one tag of the repository (not of an image).
+type ResourceTag struct{ Key, Value string }
+
 // Reconcile ensures the repository c describes.
-func Reconcile(ctx context.Context, api API, c *config.Config) (*Result, error) {
+func Reconcile(ctx context.Context, api API, c *Desired) (*Result, error) {
 	return ReconcileWith(ctx, api, c, Options{})
 }
 
 // ReconcileWith is Reconcile with options.
-func ReconcileWith(ctx context.Context, api API, c *config.Config, o Options) (*Result, error) {
+func ReconcileWith(ctx context.Context, api API, c *Desired, o Options) (*Result, error) {
 	r := &reconciler{api: api, c: c, res: &Result{}, settle: o.Settle}
 	if err := r.run(ctx); err != nil {
 		return r.res, err
@@ -111,7 +142,7 @@ func ReconcileWith(ctx context.Context, api API, c *config.Config, o Options) (*
 
 type reconciler struct {
 	api    API
-	c      *config.Config
+	c      *Desired
 	res    *Result
 	settle settle.Policy
 }
@@ -134,7 +165,7 @@ func (r *reconciler) call(ctx context.Context, fn func() error) error {
 	return err
 }
 
-func (r *reconciler) add(setting, desired, found, action string) {
+func (r *reconciler) add(setting, desired, found string, action Action) {
 	r.res.Changes = append(r.res.Changes, Change{setting, desired, found, action})
 }
 
@@ -208,7 +239,7 @@ func (r *reconciler) create(ctx context.Context) (*types.Repository, error) {
 			Filter: aws.String(f), FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard,
 		})
 	}
-	for _, t := range c.Tags {
+	for _, t := range c.ResourceTags {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
 	}
 	r.res.Writes++
@@ -545,8 +576,8 @@ func partition(arn string) string {
 
 func (r *reconciler) tags(ctx context.Context) error {
 	c := r.c
-	desired := make([]string, 0, len(c.Tags))
-	for _, t := range c.Tags {
+	desired := make([]string, 0, len(c.ResourceTags))
+	for _, t := range c.ResourceTags {
 		desired = append(desired, t.Key+"="+t.Value)
 	}
 	desiredText := strings.Join(desired, ", ")
@@ -574,7 +605,7 @@ func (r *reconciler) tags(ctx context.Context) error {
 		foundText = "(none)"
 	}
 	var missing []types.Tag
-	for _, t := range c.Tags {
+	for _, t := range c.ResourceTags {
 		if v, ok := found[t.Key]; !ok || v != t.Value {
 			missing = append(missing, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
 		}

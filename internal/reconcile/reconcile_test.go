@@ -26,7 +26,9 @@ func newECR(t *testing.T) (*ecrlocal.Server, *ecr.Client) {
 	return e.Server, e.Client
 }
 
-func load(t *testing.T, inputs map[string]string) *config.Config {
+// load is the repository the inputs describe, read by config.Load as the
+// action reads them, then taken over field by field as the action does.
+func load(t *testing.T, inputs map[string]string) *Desired {
 	t.Helper()
 	base := map[string]string{"project_name": "canvas-ta", "environment": "production"}
 	for k, v := range inputs {
@@ -46,11 +48,21 @@ func load(t *testing.T, inputs map[string]string) *config.Config {
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
-	return c
+	d := &Desired{
+		Repository: c.Repository, ScanOnPush: c.ScanOnPush,
+		Mutability: c.Mutability, MutabilityFilters: c.MutabilityFilters,
+		EncryptionType: c.EncryptionType, KMSKeyARN: c.KMSKeyARN,
+		LifecycleEnabled: c.LifecycleEnabled, LifecyclePolicy: c.LifecyclePolicy, LifecycleSource: c.LifecycleSource,
+		CrossAccount: c.CrossAccount, AccountIDs: c.AccountIDs,
+	}
+	for _, t := range c.ResourceTags {
+		d.ResourceTags = append(d.ResourceTags, ResourceTag{Key: t.Key, Value: t.Value})
+	}
+	return d
 }
 
-func actions(res *Result) map[string]string {
-	m := map[string]string{}
+func actions(res *Result) map[string]Action {
+	m := map[string]Action{}
 	for _, c := range res.Changes {
 		m[c.Setting] = c.Action
 	}
@@ -66,7 +78,7 @@ func TestCreateThenNothingToDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
+	want := map[string]Action{
 		"Repository": Created, "Encryption": Created, "Scan on push": Created, "Tag mutability": Created,
 		"Lifecycle policy": Created, "Cross-account pull": Unchanged, "Tags": Created,
 	}
@@ -141,7 +153,7 @@ func TestUpdatesWhatDiffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
+	want := map[string]Action{
 		"Repository": Unchanged, "Encryption": Unchanged, "Scan on push": Updated, "Tag mutability": Updated,
 		"Lifecycle policy": Updated, "Cross-account pull": Unchanged, "Tags": Updated,
 	}

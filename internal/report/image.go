@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/units"
 )
 
@@ -11,7 +12,7 @@ import (
 type ImageTag struct {
 	Tag    string
 	URI    string // <repository_url>:<tag>
-	Action string // "pushed", "moved", "unchanged" or TagWithheld
+	Action image.TagAction
 	// Previous is the digest a moved tag named before.
 	Previous string
 }
@@ -43,10 +44,6 @@ type ImageSummary struct {
 	Seconds         float64
 }
 
-// TagWithheld is the action of a tag the run did not write because the
-// scan gate failed: the image is in the repository by digest only.
-const TagWithheld = "withheld (scan gate failed)"
-
 // RenderImage renders the "## Image" section of the job summary: what was
 // pushed, the digest to pin, and each tag with pushed / moved / unchanged.
 func RenderImage(s ImageSummary) string {
@@ -55,8 +52,8 @@ func RenderImage(s ImageSummary) string {
 	pushed, withheld := 0, 0
 	for _, t := range s.Tags {
 		switch t.Action {
-		case "unchanged":
-		case TagWithheld:
+		case image.TagUnchanged:
+		case image.TagWithheld:
 			withheld++
 		default:
 			pushed++
@@ -106,9 +103,17 @@ func RenderImage(s ImageSummary) string {
 		if t.Previous != "" {
 			was = cellCode(t.Previous)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", cellCode(t.Tag), cellText(t.Action), was)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cellCode(t.Tag), cellText(tagActionText(t.Action)), was)
 	}
 	return b.String()
+}
+
+// tagActionText is a tag's action as the summary words it.
+func tagActionText(a image.TagAction) string {
+	if a == image.TagWithheld {
+		return "withheld (scan gate failed)"
+	}
+	return string(a)
 }
 
 // cellCode is a code span inside a table cell: GitHub splits cells on '|'

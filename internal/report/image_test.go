@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/testing/goldenfile"
 )
 
@@ -22,20 +23,20 @@ func TestRenderImage(t *testing.T) {
 			BlobMounting:    "2 layer(s) from base/app were uploaded, not mounted: the account setting BLOB_MOUNTING is DISABLED, so ECR copies every layer between repositories. To mount them instead, turn it on:",
 			BlobMountingFix: "aws ecr put-account-setting --name BLOB_MOUNTING --value ENABLED",
 			Tags: []ImageTag{
-				{Tag: "abc1234", Action: "pushed"},
-				{Tag: "v1.2.3", Action: "pushed"},
-				{Tag: "latest", Action: "moved", Previous: old},
+				{Tag: "abc1234", Action: image.TagPushed},
+				{Tag: "v1.2.3", Action: image.TagPushed},
+				{Tag: "latest", Action: image.TagMoved, Previous: old},
 			},
 		}},
 		{"image_unchanged.md", ImageSummary{
 			Source: "docker-archive:/github/workspace/app.tar", Platforms: []string{"linux/amd64"},
 			Size: 12345, Layers: 2, Digest: digest, URI: repo + "@" + digest,
-			Tags: []ImageTag{{Tag: "abc1234", Action: "unchanged"}},
+			Tags: []ImageTag{{Tag: "abc1234", Action: image.TagUnchanged}},
 		}},
 		{"image_retag.md", ImageSummary{
 			Source: "retag_from:abc1234", Platforms: []string{"linux/amd64"}, Retag: true,
 			Size: 5 << 20, Layers: 3, Digest: digest, URI: repo + "@" + digest,
-			Tags: []ImageTag{{Tag: "v1.2.3", Action: "pushed"}, {Tag: "abc1234", Action: "unchanged"}},
+			Tags: []ImageTag{{Tag: "v1.2.3", Action: image.TagPushed}, {Tag: "abc1234", Action: image.TagUnchanged}},
 		}},
 	}
 	for _, c := range cases {
@@ -46,7 +47,7 @@ func TestRenderImage(t *testing.T) {
 }
 
 func TestRenderImageHostileSource(t *testing.T) {
-	got := RenderImage(ImageSummary{Source: "oci:/x`|<script>\n::set-output name=x::y", Digest: "sha256:00", Tags: []ImageTag{{Tag: "a|b", Action: "pushed"}}})
+	got := RenderImage(ImageSummary{Source: "oci:/x`|<script>\n::set-output name=x::y", Digest: "sha256:00", Tags: []ImageTag{{Tag: "a|b", Action: image.TagPushed}}})
 	for _, line := range strings.Split(got, "\n") {
 		if strings.HasPrefix(line, "::") {
 			t.Errorf("a line starts a workflow command: %q", line)
@@ -64,7 +65,7 @@ func TestRenderImageWithheld(t *testing.T) {
 	got := RenderImage(ImageSummary{
 		Source: "build from scratch", Size: 2048, Layers: 1, Digest: "sha256:abc", URI: "r/app@sha256:abc",
 		UploadedLayers: 1, UploadedBytes: 1024,
-		Tags: []ImageTag{{Tag: "latest", Action: TagWithheld}, {Tag: "0123456", Action: TagWithheld}},
+		Tags: []ImageTag{{Tag: "latest", Action: image.TagWithheld}, {Tag: "0123456", Action: image.TagWithheld}},
 	})
 	for _, s := range []string{"no tag was written", "by digest only", "| `latest` | withheld (scan gate failed) |"} {
 		if !strings.Contains(got, s) {

@@ -3,23 +3,15 @@ package report
 import (
 	"fmt"
 	"strings"
-)
 
-// Actions a summary row can report.
-const (
-	ActionCreated   = "created"
-	ActionUpdated   = "updated"
-	ActionUnchanged = "unchanged"
-	ActionDrift     = "drift"
-	ActionRemoved   = "removed"
-	ActionKept      = "kept"
-	// ActionNotCompared: the action cannot tell whether the setting matches.
-	ActionNotCompared = "not compared"
+	"github.com/org/ecr-action/internal/markdown"
+	"github.com/org/ecr-action/internal/reconcile"
 )
 
 // Row is one setting of the repository table.
 type Row struct {
-	Setting, Desired, Found, Action string // Action: one of the Action* constants
+	Setting, Desired, Found string
+	Action                  reconcile.Action
 }
 
 // RepositorySummary is what RenderRepository shows.
@@ -66,7 +58,7 @@ func RenderRepository(s RepositorySummary) string {
 
 	var drift []Row
 	for _, r := range s.Rows {
-		if r.Action == ActionDrift {
+		if r.Action == reconcile.Drift {
 			drift = append(drift, r)
 		}
 	}
@@ -97,8 +89,8 @@ func RenderRepository(s RepositorySummary) string {
 	b.WriteString("| Setting | Desired | Found | Action |\n")
 	b.WriteString("|---|---|---|---|\n")
 	for _, r := range s.Rows {
-		action := cellText(r.Action)
-		if r.Action == ActionDrift {
+		action := cellText(string(r.Action))
+		if r.Action == reconcile.Drift {
 			action = "⚠️ **drift**"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n",
@@ -127,26 +119,7 @@ func cellText(v string) string {
 	if v == "" {
 		return "_(none)_"
 	}
-	var b strings.Builder
-	v = strings.ReplaceAll(v, "\r\n", "\n")
-	for _, r := range v {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\n', '\r':
-			b.WriteString("<br>")
-		case '|', '\\', '`', '*', '_', '[', ']', '#', '~', '!':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return markdown.Cell(v)
 }
 
 // htmlText escapes v for use inside an HTML element.

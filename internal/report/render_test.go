@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/testing/goldenfile"
 )
 
@@ -38,11 +39,11 @@ func TestRenderRepository(t *testing.T) {
 				Created:    true,
 				WriteCalls: 2,
 				Rows: []Row{
-					{Setting: "Encryption", Desired: "AES256", Action: ActionCreated},
-					{Setting: "Scan on push", Desired: "true", Action: ActionCreated},
-					{Setting: "Tag mutability", Desired: "MUTABLE", Action: ActionCreated},
-					{Setting: "Lifecycle policy", Desired: lifecycle, Action: ActionCreated},
-					{Setting: "Tags", Desired: "Environment=production, ManagedBy=ecr-action, Project=canvas-ta", Action: ActionCreated},
+					{Setting: "Encryption", Desired: "AES256", Action: reconcile.Created},
+					{Setting: "Scan on push", Desired: "true", Action: reconcile.Created},
+					{Setting: "Tag mutability", Desired: "MUTABLE", Action: reconcile.Created},
+					{Setting: "Lifecycle policy", Desired: lifecycle, Action: reconcile.Created},
+					{Setting: "Tags", Desired: "Environment=production, ManagedBy=ecr-action, Project=canvas-ta", Action: reconcile.Created},
 				},
 			},
 		},
@@ -53,9 +54,9 @@ func TestRenderRepository(t *testing.T) {
 				URI:  "123456789012.dkr.ecr.us-east-1.amazonaws.com/canvas-ta-production-app",
 				ARN:  "arn:aws:ecr:us-east-1:123456789012:repository/canvas-ta-production-app",
 				Rows: []Row{
-					{Setting: "Scan on push", Desired: "true", Found: "true", Action: ActionUnchanged},
-					{Setting: "Tag mutability", Desired: "MUTABLE", Found: "MUTABLE", Action: ActionUnchanged},
-					{Setting: "Repository policy", Desired: "", Found: "", Action: ActionUnchanged},
+					{Setting: "Scan on push", Desired: "true", Found: "true", Action: reconcile.Unchanged},
+					{Setting: "Tag mutability", Desired: "MUTABLE", Found: "MUTABLE", Action: reconcile.Unchanged},
+					{Setting: "Repository policy", Desired: "", Found: "", Action: reconcile.Unchanged},
 				},
 			},
 		},
@@ -67,11 +68,11 @@ func TestRenderRepository(t *testing.T) {
 				ARN:        "arn:aws:ecr:eu-west-1:123456789012:repository/app",
 				WriteCalls: 1,
 				Rows: []Row{
-					{Setting: "Encryption", Desired: "KMS (arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab)", Found: "AES256", Action: ActionDrift},
-					{Setting: "Scan on push", Desired: "true", Found: "false", Action: ActionUpdated},
-					{Setting: "Tag exclusions", Desired: "v*|release-*", Found: "<none>", Action: ActionUpdated},
-					{Setting: "Cross-account statement", Desired: "", Found: "EcrActionCrossAccountPull", Action: ActionRemoved},
-					{Setting: "Other policy statements", Desired: "", Found: "PeopleSid", Action: ActionKept},
+					{Setting: "Encryption", Desired: "KMS (arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab)", Found: "AES256", Action: reconcile.Drift},
+					{Setting: "Scan on push", Desired: "true", Found: "false", Action: reconcile.Updated},
+					{Setting: "Tag exclusions", Desired: "v*|release-*", Found: "<none>", Action: reconcile.Updated},
+					{Setting: "Cross-account statement", Desired: "", Found: "EcrActionCrossAccountPull", Action: reconcile.Removed},
+					{Setting: "Other policy statements", Desired: "", Found: "PeopleSid", Action: reconcile.Kept},
 				},
 			},
 		},
@@ -81,8 +82,8 @@ func TestRenderRepository(t *testing.T) {
 				Name: "a`b",
 				URI:  "x|y\n## injected",
 				Rows: []Row{
-					{Setting: "Tags", Desired: "k=<script>alert(1)</script>", Found: "a|b\nc", Action: ActionUpdated},
-					{Setting: "Policy", Desired: "```\n</details>\n# heading", Found: "", Action: ActionUpdated},
+					{Setting: "Tags", Desired: "k=<script>alert(1)</script>", Found: "a|b\nc", Action: reconcile.Updated},
+					{Setting: "Policy", Desired: "```\n</details>\n# heading", Found: "", Action: reconcile.Updated},
 				},
 			},
 		},
@@ -99,7 +100,7 @@ func TestRenderRepositoryTable(t *testing.T) {
 	got := RenderRepository(RepositorySummary{
 		Name: "app",
 		Rows: []Row{
-			{Setting: "a|b", Desired: "line1\nline2", Found: strings.Repeat("f", 100), Action: ActionDrift},
+			{Setting: "a|b", Desired: "line1\nline2", Found: strings.Repeat("f", 100), Action: reconcile.Drift},
 		},
 	})
 	var rows []string

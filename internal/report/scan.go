@@ -80,63 +80,9 @@ func RenderScan(s ScanSummary) string {
 		return b.String()
 	}
 
-	image := s.RepositoryURL
-	if s.Digest != "" {
-		image += "@" + s.Digest
-	}
-	if image != "" {
-		fmt.Fprintf(&b, "- Image: %s\n", code(clip(image, 300)))
-	}
-	if s.Mode != "" {
-		fmt.Fprintf(&b, "- Registry scanning: %s\n", modeText(s.Mode))
-	}
-	if v.Status != "" {
-		status := code(clip(v.Status, 60))
-		if len(s.Platforms) == 1 && s.Platforms[0].Description != "" {
-			status += " (" + cellText(clip(s.Platforms[0].Description, 200)) + ")"
-		}
-		fmt.Fprintf(&b, "- Scan status: %s\n", status)
-	}
-	if v.Threshold != "" {
-		fmt.Fprintf(&b, "- fail\\_on\\_severity: %s\n", code(clip(string(v.Threshold), 60)))
-	}
-	if s.Waited > 0 {
-		fmt.Fprintf(&b, "- Waited: %s\n", s.Waited.Round(time.Second))
-	}
-	b.WriteString("\n")
-
-	if len(v.Warnings) > 0 {
-		b.WriteString("> [!WARNING]\n")
-		for i, w := range v.Warnings {
-			if i == maxScanWarnings {
-				fmt.Fprintf(&b, "> - … and %d more (see the log)\n", len(v.Warnings)-i)
-				break
-			}
-			fmt.Fprintf(&b, "> - %s\n", cellText(clip(w, 300)))
-		}
-		b.WriteString("\n")
-	}
-
-	if len(s.Platforms) > 1 {
-		b.WriteString("| Platform | Digest | Status |\n|---|---|---|\n")
-		for i, p := range s.Platforms {
-			name := p.Platform
-			if name == "" {
-				name = "unknown"
-			}
-			status := cellText(clip(p.Status, 60))
-			if p.Description != "" {
-				status += ": " + cellText(clip(p.Description, 200))
-			}
-			row := fmt.Sprintf("| %s | %s | %s |\n", cellText(clip(name, 60)), cellCode(clip(p.Digest, 80)), status)
-			if b.Len()+len(row) > platformBudget {
-				fmt.Fprintf(&b, "\n%d more platforms are not listed.\n", len(s.Platforms)-i)
-				break
-			}
-			b.WriteString(row)
-		}
-		b.WriteString("\n")
-	}
+	scanDetails(&b, s)
+	scanWarnings(&b, v.Warnings)
+	platformTable(&b, s.Platforms)
 
 	found := 0
 	for _, sev := range scan.Severities() {
@@ -151,17 +97,99 @@ func RenderScan(s ScanSummary) string {
 		return b.String()
 	}
 
+	severityTable(&b, v)
+	countedFindings(&b, v.Counted, len(s.Platforms) > 1)
+	ignoredFindings(&b, v.Ignored)
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// scanDetails writes the list of what was scanned, how, and how long.
+func scanDetails(b *strings.Builder, s ScanSummary) {
+	v := s.Verdict
+	image := s.RepositoryURL
+	if s.Digest != "" {
+		image += "@" + s.Digest
+	}
+	if image != "" {
+		fmt.Fprintf(b, "- Image: %s\n", code(clip(image, 300)))
+	}
+	if s.Mode != "" {
+		fmt.Fprintf(b, "- Registry scanning: %s\n", modeText(s.Mode))
+	}
+	if v.Status != "" {
+		status := code(clip(v.Status, 60))
+		if len(s.Platforms) == 1 && s.Platforms[0].Description != "" {
+			status += " (" + cellText(clip(s.Platforms[0].Description, 200)) + ")"
+		}
+		fmt.Fprintf(b, "- Scan status: %s\n", status)
+	}
+	if v.Threshold != "" {
+		fmt.Fprintf(b, "- fail\\_on\\_severity: %s\n", code(clip(string(v.Threshold), 60)))
+	}
+	if s.Waited > 0 {
+		fmt.Fprintf(b, "- Waited: %s\n", s.Waited.Round(time.Second))
+	}
+	b.WriteString("\n")
+
+}
+
+// scanWarnings writes the scan's warnings, at most maxScanWarnings.
+func scanWarnings(b *strings.Builder, warnings []string) {
+	if len(warnings) > 0 {
+		b.WriteString("> [!WARNING]\n")
+		for i, w := range warnings {
+			if i == maxScanWarnings {
+				fmt.Fprintf(b, "> - … and %d more (see the log)\n", len(warnings)-i)
+				break
+			}
+			fmt.Fprintf(b, "> - %s\n", cellText(clip(w, 300)))
+		}
+		b.WriteString("\n")
+	}
+
+}
+
+// platformTable writes each platform's scan status, for an index.
+func platformTable(b *strings.Builder, platforms []ScanPlatform) {
+	if len(platforms) > 1 {
+		b.WriteString("| Platform | Digest | Status |\n|---|---|---|\n")
+		for i, p := range platforms {
+			name := p.Platform
+			if name == "" {
+				name = "unknown"
+			}
+			status := cellText(clip(p.Status, 60))
+			if p.Description != "" {
+				status += ": " + cellText(clip(p.Description, 200))
+			}
+			row := fmt.Sprintf("| %s | %s | %s |\n", cellText(clip(name, 60)), cellCode(clip(p.Digest, 80)), status)
+			if b.Len()+len(row) > platformBudget {
+				fmt.Fprintf(b, "\n%d more platforms are not listed.\n", len(platforms)-i)
+				break
+			}
+			b.WriteString(row)
+		}
+		b.WriteString("\n")
+	}
+
+}
+
+// severityTable writes the findings found, ignored and counted by severity.
+func severityTable(b *strings.Builder, v scan.Verdict) {
 	b.WriteString("| Severity | Found | Ignored | Counted |\n|---|--:|--:|--:|\n")
 	var tf, ti, tc int
 	for _, sev := range scan.Severities() {
 		f, c := v.Found[sev], v.Counts[sev]
 		tf, ti, tc = tf+f, ti+f-c, tc+c
-		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", sev, f, f-c, c)
+		fmt.Fprintf(b, "| %s | %d | %d | %d |\n", sev, f, f-c, c)
 	}
-	fmt.Fprintf(&b, "| **Total** | %d | %d | %d |\n\n", tf, ti, tc)
+	fmt.Fprintf(b, "| **Total** | %d | %d | %d |\n\n", tf, ti, tc)
 
-	multi := len(s.Platforms) > 1
-	if len(v.Counted) > 0 {
+}
+
+// countedFindings writes the findings that count, within the budget.
+func countedFindings(b *strings.Builder, counted []scan.Finding, multi bool) {
+	if len(counted) > 0 {
 		b.WriteString("### Findings that count\n\n")
 		b.WriteString("| ID | Severity | Package | Installed | Fixed |")
 		if multi {
@@ -173,7 +201,7 @@ func RenderScan(s ScanSummary) string {
 		}
 		b.WriteString("\n")
 		shown := 0
-		for _, f := range v.Counted {
+		for _, f := range counted {
 			if shown == maxScanRows {
 				break
 			}
@@ -184,21 +212,26 @@ func RenderScan(s ScanSummary) string {
 			b.WriteString(row)
 			shown++
 		}
-		if n := len(v.Counted) - shown; n > 0 {
-			fmt.Fprintf(&b, "\n%s not listed here.\n", countNoun(n, "more finding is", "more findings are"))
+		if n := len(counted) - shown; n > 0 {
+			fmt.Fprintf(b, "\n%s not listed here.\n", countNoun(n, "more finding is", "more findings are"))
 		}
 		b.WriteString("\n")
 	}
 
-	if len(v.Ignored) > 0 {
-		fmt.Fprintf(&b, "**Ignored: %d**\n\n", len(v.Ignored))
+}
+
+// ignoredFindings writes the ignored findings, grouped by reason, within
+// the budget.
+func ignoredFindings(b *strings.Builder, ignored []scan.Ignored) {
+	if len(ignored) > 0 {
+		fmt.Fprintf(b, "**Ignored: %d**\n\n", len(ignored))
 		type group struct {
 			reason string
 			items  []scan.Finding
 		}
 		var groups []*group
 		byReason := map[string]*group{}
-		for _, ig := range v.Ignored {
+		for _, ig := range ignored {
 			g := byReason[ig.Reason]
 			if g == nil {
 				g = &group{reason: ig.Reason}
@@ -220,10 +253,9 @@ func RenderScan(s ScanSummary) string {
 			shown++
 		}
 		if n := len(groups) - shown; n > 0 {
-			fmt.Fprintf(&b, "- … and %s not listed here.\n", countNoun(n, "more ignore rule", "more ignore rules"))
+			fmt.Fprintf(b, "- … and %s not listed here.\n", countNoun(n, "more ignore rule", "more ignore rules"))
 		}
 	}
-	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
 func findingRow(f scan.Finding, multi bool) string {

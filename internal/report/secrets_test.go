@@ -47,7 +47,6 @@ func TestMaskedValuesNeverWritten(t *testing.T) {
 	all := secret + " | " + strings.Join(escaped, " | ")
 	w.Infof("info %s", all)
 	w.Infof("::looks like a command %s", all)
-	w.Debugf("debug %s", all)
 	w.Warning("title "+secret, "warning "+all)
 	w.Error("title "+secret, "error "+all)
 	w.Group("group " + secret)()
@@ -56,9 +55,6 @@ func TestMaskedValuesNeverWritten(t *testing.T) {
 	}
 	if err := w.AppendSummary("summary " + all); err != nil {
 		t.Fatal(err)
-	}
-	if got := w.Redact("report " + all); strings.Contains(got, "VALUE") {
-		t.Errorf("Redact left %q", got)
 	}
 	log := buf.String()
 	mask, rest, _ := strings.Cut(log, "\n")

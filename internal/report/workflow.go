@@ -144,15 +144,6 @@ func (w *Workflow) Infof(format string, args ...any) {
 	w.plain(w.redact(fmt.Sprintf(format, args...)))
 }
 
-// Debugf writes a debug message, shown when step debug logging is enabled
-// (ACTIONS_STEP_DEBUG). It is written in every run, so it is redacted like
-// any other line: debug mode never shows a secret.
-func (w *Workflow) Debugf(format string, args ...any) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.gha.Debugf("%s", w.redact(fmt.Sprintf(format, args...)))
-}
-
 // Warning writes a warning annotation. After AnnotationLimit warnings the
 // runner would drop further ones, so they become plain log lines instead.
 func (w *Workflow) Warning(title, message string) {
@@ -218,16 +209,8 @@ func (w *Workflow) Mask(secret string) {
 	}
 }
 
-// Redact returns s with every masked value, and its URL- and JSON-escaped
-// forms, replaced by "***". Use it for text the Workflow does not write
-// itself (a report file, a log event).
-func (w *Workflow) Redact(s string) string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.redact(s)
-}
-
-// redact is Redact for a caller holding w.mu.
+// redact returns s with every masked value, and its URL- and JSON-escaped
+// forms, replaced by "***". The caller holds w.mu.
 func (w *Workflow) redact(s string) string {
 	for _, v := range w.redactions {
 		s = strings.ReplaceAll(s, v, "***")

@@ -38,11 +38,6 @@ func TestCommandLines(t *testing.T) {
 			want: "a\nb 5%\n",
 		},
 		{
-			name: "debug escapes data",
-			do:   func(w *Workflow) { w.Debugf("100%% done\nnext") },
-			want: "::debug::100%25 done%0Anext\n",
-		},
-		{
 			name: "warning with title",
 			do:   func(w *Workflow) { w.Warning("Encryption drift", "wanted KMS, found AES256") },
 			want: "::warning title=Encryption drift::wanted KMS, found AES256\n",
@@ -138,13 +133,11 @@ func TestHostileValuesAreNotExecuted(t *testing.T) {
 					}
 				})
 			}
-			t.Run("Debugf and Group", func(t *testing.T) {
+			t.Run("Group", func(t *testing.T) {
 				w, buf := newTestWorkflow(nil)
-				w.Debugf("%s", v)
 				w.Group(v)()
 				got := runnerExecute(t, buf.String())
 				want := []runnerCommand{
-					{Name: "debug", Props: map[string]string{}, Data: v},
 					{Name: "group", Props: map[string]string{}, Data: v},
 					{Name: "endgroup", Props: map[string]string{}},
 				}
@@ -196,7 +189,6 @@ func TestBrokenLogStreamDoesNotPanic(t *testing.T) {
 	w.Warning("t", "m")
 	w.Mask("s")
 	w.Group("g")()
-	w.Debugf("d")
 	if err := w.Err(); err == nil || !strings.Contains(err.Error(), "broken pipe") {
 		t.Errorf("Err() = %v, want the first write error", err)
 	}

@@ -203,6 +203,15 @@ func Build(inv *Inventory, img Image, opts Options) (*Document, error) {
 	})
 	d.Relationships = append(d.Relationships, Relationship{"SPDXRef-DOCUMENT", "DESCRIBES", rootID})
 
+	pkgs, rels := contents(inv, rootID)
+	d.Packages = append(d.Packages, pkgs...)
+	d.Relationships = append(d.Relationships, rels...)
+	return d, nil
+}
+
+// contents are the packages the image holds (rootID CONTAINS each) and the
+// Go modules each Go executable depends on, sorted, each once.
+func contents(inv *Inventory, rootID string) ([]SPDXPackage, []Relationship) {
 	var pkgs []SPDXPackage
 	var rels []Relationship
 	seen := map[string]bool{}
@@ -286,9 +295,7 @@ func Build(inv *Inventory, img Image, opts Options) (*Document, error) {
 		return a.RelatedSPDXElement < b.RelatedSPDXElement
 	})
 	rels = dedupRels(rels)
-	d.Packages = append(d.Packages, pkgs...)
-	d.Relationships = append(d.Relationships, rels...)
-	return d, nil
+	return pkgs, rels
 }
 
 func dedupRels(r []Relationship) []Relationship {

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/org/ecr-action/internal/markdown"
 )
 
 // SARIF log constants. GitHub code scanning reads SARIF 2.1.0 and wants the
@@ -394,10 +396,10 @@ const sarifMaxHelpPackages = 50
 func sarifRuleHelp(id string, sev Severity, desc, link string, fs []Finding) sarifHelp {
 	var text, md strings.Builder
 	fmt.Fprintf(&text, "%s (%s)\n", id, sev)
-	fmt.Fprintf(&md, "**%s** (%s)\n", mdText(id), sev)
+	fmt.Fprintf(&md, "**%s** (%s)\n", markdown.Line(id), sev)
 	if desc != "" {
 		fmt.Fprintf(&text, "\n%s\n", desc)
-		fmt.Fprintf(&md, "\n%s\n", mdText(desc))
+		fmt.Fprintf(&md, "\n%s\n", markdown.Line(desc))
 	}
 	text.WriteString("\n")
 	md.WriteString("\n| Package | Installed | Fixed in | Platforms |\n| --- | --- | --- | --- |\n")
@@ -413,11 +415,11 @@ func sarifRuleHelp(id string, sev Severity, desc, link string, fs []Finding) sar
 			fmt.Fprintf(&text, ", platforms: %s", platforms)
 		}
 		text.WriteString("\n")
-		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", mdText(orNone(f.Package)), mdText(orNone(f.InstalledVersion)), mdText(fixedText(f)), mdText(orNone(platforms)))
+		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", markdown.Line(orNone(f.Package)), markdown.Line(orNone(f.InstalledVersion)), markdown.Line(fixedText(f)), markdown.Line(orNone(platforms)))
 	}
 	if link != "" {
 		fmt.Fprintf(&text, "\nMore: %s\n", link)
-		fmt.Fprintf(&md, "\nMore: [%s](%s)\n", mdText(id), strings.NewReplacer("(", "%28", ")", "%29").Replace(link))
+		fmt.Fprintf(&md, "\nMore: [%s](%s)\n", markdown.Line(id), strings.NewReplacer("(", "%28", ")", "%29").Replace(link))
 	}
 	return sarifHelp{Text: text.String(), Markdown: md.String()}
 }
@@ -560,30 +562,4 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return string(rs[:n-1]) + "…"
-}
-
-// mdText escapes registry text for the markdown help GitHub renders: no
-// HTML, no table break, no emphasis or link syntax; line breaks become
-// spaces.
-func mdText(s string) string {
-	var b strings.Builder
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	for _, r := range s {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\n', '\r':
-			b.WriteByte(' ')
-		case '|', '\\', '`', '*', '_', '[', ']', '#', '~', '!', '(', ')':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

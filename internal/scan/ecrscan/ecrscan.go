@@ -53,7 +53,7 @@ type Options struct {
 	Repository string
 	Digest     string   // what the run pushed: the image or index digest
 	Targets    []Target // the image manifests scanned; for an index, one per platform
-	Registry   Registry
+	Scanning   ScanningConfig
 	// Start starts a basic scan of each target (wait_for_scan: true on a
 	// repository that is not scanned on push).
 	Start bool
@@ -111,6 +111,69 @@ type target struct {
 // last status seen. Errors are those no retry can fix (AccessDenied, a
 // missing image, a validation error) and the context's end.
 func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
+	o = withDefaults(o)
+	if len(o.Targets) == 0 {
+		return nil, errors.New("no image manifest to wait for")
+	}
+	w := &waiter{api: api, o: o, clk: o.Clock, start: o.Clock.Now()}
+	for _, t := range o.Targets {
+		w.ts = append(w.ts, &target{Target: t, status: scan.StatusNotFound})
+	}
+
+	if o.Start {
+		if o.Scanning.Mode == scan.Enhanced {
+			return nil, fmt.Errorf("wait_for_scan is true, but the registry uses enhanced scanning and no scanning rule covers %s, and StartImageScan only starts basic scans; add a rule for the repository (ECR > Private registry > Scanning) or set wait_for_scan: auto", o.Repository)
+		}
+		for _, t := range w.ts {
+			if err := startScan(ctx, api, o, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	next := max(o.FirstRead, 0) // when the next read is due, from start
+	throttled := 0              // reads in a row that were throttled
+	for {
+		if wait := next - w.elapsed(); wait > 0 {
+			remaining := w.left()
+			if remaining <= 0 {
+				return w.result(true), nil
+			}
+			if err := w.clk.Sleep(ctx, min(wait, remaining)); err != nil {
+				return w.result(false), err
+			}
+			continue
+		}
+		allDone, timedOut, err := w.readAll(ctx)
+		if err != nil {
+			return w.result(false), err
+		}
+		if timedOut {
+			return w.result(true), nil
+		}
+		if allDone {
+			return w.result(false), nil
+		}
+		now := w.elapsed()
+		switch {
+		case retrying(w.ts):
+			throttled++
+			next = now + backoff(throttled, o.Interval, o.MaxDelay)
+		case confirming(w.ts):
+			throttled = 0
+			next = now + o.ConfirmDelay
+		default:
+			throttled = 0
+			next = (now/o.Interval + 1) * o.Interval
+		}
+		if w.left() <= 0 {
+			return w.result(true), nil
+		}
+	}
+}
+
+// withDefaults is o with its zero settings set to their defaults.
+func withDefaults(o Options) Options {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Minute
 	}
@@ -129,104 +192,69 @@ func Wait(ctx context.Context, api API, o Options) (*scan.Result, error) {
 	if o.Clock == nil {
 		o.Clock = clock.System
 	}
-	if len(o.Targets) == 0 {
-		return nil, errors.New("no image manifest to wait for")
-	}
-	clk := o.Clock
-	start := clk.Now()
-	// left is what remains of scan_timeout, by the same clock that read
-	// start: the limit is always handed to the clock as a duration, never
-	// as an instant that a real timer would compare with the wall clock.
-	left := func() time.Duration { return o.Timeout - clk.Now().Sub(start) }
-	elapsed := func() time.Duration { return clk.Now().Sub(start) }
-	ts := make([]*target, len(o.Targets))
-	for i, t := range o.Targets {
-		ts[i] = &target{Target: t, status: scan.StatusNotFound}
-	}
-	res := func(timedOut bool) *scan.Result {
-		if timedOut {
-			for _, t := range ts {
-				if !t.done && t.retrying != "" {
-					o.Logf("%s: the reads up to scan_timeout failed with %s (ecr:DescribeImageScanFindings); with throttling, the account's ECR request rate is used up by other jobs", name(t.Target), t.retrying)
-				}
-			}
-		}
-		r := &scan.Result{Mode: o.Registry.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: clk.Now().Sub(start)}
-		for _, t := range ts {
-			r.Platforms = append(r.Platforms, scan.PlatformResult{Platform: t.Platform, Digest: t.Digest, Status: t.status, Description: t.desc, Findings: t.findings})
-		}
-		return r
-	}
+	return o
+}
 
-	if o.Start {
-		if o.Registry.Mode == scan.Enhanced {
-			return nil, fmt.Errorf("wait_for_scan is true, but the registry uses enhanced scanning and no scanning rule covers %s, and StartImageScan only starts basic scans; add a rule for the repository (ECR > Private registry > Scanning) or set wait_for_scan: auto", o.Repository)
-		}
-		for _, t := range ts {
-			if err := startScan(ctx, api, o, t); err != nil {
-				return nil, err
-			}
-		}
-	}
+// waiter is one Wait: its targets and the time it started.
+type waiter struct {
+	api   API
+	o     Options
+	clk   clock.Clock
+	start time.Time
+	ts    []*target
+}
 
-	next := max(o.FirstRead, 0) // when the next read is due, from start
-	throttled := 0              // reads in a row that were throttled
-	for {
-		if wait := next - elapsed(); wait > 0 {
-			remaining := left()
-			if remaining <= 0 {
-				return res(true), nil
-			}
-			if err := clk.Sleep(ctx, min(wait, remaining)); err != nil {
-				return res(false), err
-			}
+// left is what remains of scan_timeout, by the same clock that read
+// start: the limit is always handed to the clock as a duration, never as
+// an instant that a real timer would compare with the wall clock.
+func (w *waiter) left() time.Duration { return w.o.Timeout - w.clk.Now().Sub(w.start) }
+
+func (w *waiter) elapsed() time.Duration { return w.clk.Now().Sub(w.start) }
+
+// readAll reads each target not done yet, every call bounded by what is
+// left of scan_timeout. timedOut says a call outlived it; err is a read's
+// error no retry can fix, or the context's end.
+func (w *waiter) readAll(ctx context.Context) (allDone, timedOut bool, err error) {
+	callCtx, cancel := w.clk.WithTimeout(ctx, w.left())
+	defer cancel()
+	allDone = true
+	for _, t := range w.ts {
+		if t.done {
 			continue
 		}
-		callCtx, cancel := clk.WithTimeout(ctx, left())
-		allDone, timedOut := true, false
-		for _, t := range ts {
-			if t.done {
-				continue
-			}
-			err := poll(callCtx, api, o, t, elapsed())
-			if ctx.Err() == nil && callCtx.Err() != nil {
-				timedOut = true // a call outlived scan_timeout
-				break
-			}
-			if err != nil {
-				cancel()
-				return res(false), err
-			}
-			if !t.done {
-				allDone = false
-			}
+		err := poll(callCtx, w.api, w.o, t, w.elapsed())
+		if ctx.Err() == nil && callCtx.Err() != nil {
+			timedOut = true // a call outlived scan_timeout
+			break
 		}
-		cancel()
-		if err := ctx.Err(); err != nil {
-			return res(false), err
+		if err != nil {
+			return false, false, err
 		}
-		if timedOut {
-			return res(true), nil
-		}
-		if allDone {
-			return res(false), nil
-		}
-		now := elapsed()
-		switch {
-		case retrying(ts):
-			throttled++
-			next = now + backoff(throttled, o.Interval, o.MaxDelay)
-		case confirming(ts):
-			throttled = 0
-			next = now + o.ConfirmDelay
-		default:
-			throttled = 0
-			next = (now/o.Interval + 1) * o.Interval
-		}
-		if left() <= 0 {
-			return res(true), nil
+		if !t.done {
+			allDone = false
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return false, false, err
+	}
+	return allDone, timedOut, nil
+}
+
+// result is what the wait saw, the last status of each target.
+func (w *waiter) result(timedOut bool) *scan.Result {
+	o := w.o
+	if timedOut {
+		for _, t := range w.ts {
+			if !t.done && t.retrying != "" {
+				o.Logf("%s: the reads up to scan_timeout failed with %s (ecr:DescribeImageScanFindings); with throttling, the account's ECR request rate is used up by other jobs", name(t.Target), t.retrying)
+			}
+		}
+	}
+	r := &scan.Result{Mode: o.Scanning.Mode, Repository: o.Repository, Digest: o.Digest, TimedOut: timedOut, Waited: w.clk.Now().Sub(w.start)}
+	for _, t := range w.ts {
+		r.Platforms = append(r.Platforms, scan.PlatformResult{Platform: t.Platform, Digest: t.Digest, Status: t.status, Description: t.desc, Findings: t.findings})
+	}
+	return r
 }
 
 // FreshPushFirstRead is when the first read happens after a push (or a scan
@@ -341,10 +369,10 @@ func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Durat
 			if errors.As(err, &notFound) {
 				setStatus(o, t, scan.StatusNotFound, "")
 				late := o.StartAfter > 0 && elapsed >= o.StartAfter
-				if late && !t.started && o.Registry.Mode == scan.Basic {
+				if late && !t.started && o.Scanning.Mode == scan.Basic {
 					o.Logf("%s: no scan %s after the push; starting one (StartImageScan), as ECR does not document that a manifest pushed by digest alone is scanned on push", name(t.Target), o.StartAfter)
 				}
-				if (o.StartMissing || late) && !t.started && o.Registry.Mode == scan.Basic {
+				if (o.StartMissing || late) && !t.started && o.Scanning.Mode == scan.Basic {
 					t.started = true // once, whatever the answer
 					return startScan(ctx, api, o, t)
 				}
@@ -372,7 +400,7 @@ func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Durat
 	}
 	setStatus(o, t, status, desc)
 	switch {
-	case scan.HasFindings(status) && o.Registry.Mode == scan.Enhanced:
+	case scan.HasFindings(status) && o.Scanning.Mode == scan.Enhanced:
 		sig := signature(findings)
 		if t.previous == sig {
 			t.findings, t.done = findings, true

@@ -159,7 +159,7 @@ func waitWith(t *testing.T, start time.Time, api *fakeAPI, mode scan.Mode, targe
 	var log []string
 	o := Options{
 		Repository: "app", Digest: targets[0].Digest, Targets: targets,
-		Registry: Registry{Mode: mode, Covered: true}, Timeout: 10 * time.Minute,
+		Scanning: ScanningConfig{Mode: mode, Covered: true}, Timeout: 10 * time.Minute,
 		Clock: c, Logf: func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) },
 	}
 	for _, m := range mutate {
@@ -295,7 +295,7 @@ func TestWaitCallOutlivesTheTimeout(t *testing.T) {
 		}
 		res, err := Wait(context.Background(), api, Options{
 			Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
-			Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: 2 * time.Minute, Clock: c,
+			Scanning: ScanningConfig{Mode: scan.Basic, Covered: true}, Timeout: 2 * time.Minute, Clock: c,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -403,7 +403,7 @@ func TestWaitCancelled(t *testing.T) {
 	api := &fakeAPI{reads: map[string][]read{dA: {{status: "IN_PROGRESS"}}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Wait(ctx, api, Options{Repository: "app", Targets: []Target{{Digest: dA}}, Registry: Registry{Mode: scan.Basic}})
+	_, err := Wait(ctx, api, Options{Repository: "app", Targets: []Target{{Digest: dA}}, Scanning: ScanningConfig{Mode: scan.Basic}})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -459,7 +459,7 @@ func TestWaitThrottledReadsAreNotRetriedTwice(t *testing.T) {
 	var last string
 	res, err := Wait(context.Background(), client, Options{
 		Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
-		Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
+		Scanning: ScanningConfig{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
 		Clock: c,
 		Logf: func(f string, a ...any) {
 			last = fmt.Sprintf(f, a...)
@@ -497,7 +497,7 @@ func TestWaitSchedule(t *testing.T) {
 		}
 		res, err := Wait(context.Background(), api, Options{
 			Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
-			Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
+			Scanning: ScanningConfig{Mode: scan.Basic, Covered: true}, Timeout: time.Minute,
 			FirstRead: FreshPushFirstRead, Clock: c,
 		})
 		if err != nil || res.Status() != scan.StatusComplete {

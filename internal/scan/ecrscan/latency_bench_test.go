@@ -64,7 +64,7 @@ func BenchmarkScanWaitLatency(b *testing.B) {
 					api := &timedScan{clock: c, done: start.Add(doneAfter)}
 					res, err := Wait(context.Background(), api, Options{
 						Repository: "app", Digest: dA, Targets: []Target{{Digest: dA}},
-						Registry: Registry{Mode: scan.Basic, Covered: true}, Timeout: 10 * time.Minute,
+						Scanning: ScanningConfig{Mode: scan.Basic, Covered: true}, Timeout: 10 * time.Minute,
 						FirstRead: FreshPushFirstRead, Clock: c,
 					})
 					if err != nil || res.Status() != scan.StatusComplete {

@@ -13,8 +13,8 @@ import (
 	"github.com/org/ecr-action/internal/scan"
 )
 
-// Registry is how the registry scans the repository.
-type Registry struct {
+// ScanningConfig is how the registry scans the repository.
+type ScanningConfig struct {
 	Mode scan.Mode
 	// Covered says whether pushes to the repository are scanned: its
 	// effective scan frequency is SCAN_ON_PUSH or CONTINUOUS_SCAN.
@@ -38,7 +38,7 @@ type Registry struct {
 
 // Line is the one line that says whether pushes are scanned and why, and,
 // when they are not, what to change.
-func (r Registry) Line(repository string) string {
+func (r ScanningConfig) Line(repository string) string {
 	if r.Covered {
 		return fmt.Sprintf("pushes to %s are scanned (%s scanning, %s): %s", repository, strings.ToLower(string(r.Mode)), r.Frequency, r.Decided)
 	}
@@ -48,7 +48,7 @@ func (r Registry) Line(repository string) string {
 // scanSettings is where a registry's scanning rules are changed.
 const scanSettings = "ECR console: Private registry > Settings > Scanning, or aws ecr put-registry-scanning-configuration"
 
-// DetectRegistry finds how pushes to the repository are scanned. The
+// DetectScanning finds how pushes to the repository are scanned. The
 // registry's scanning configuration (GetRegistryScanningConfiguration)
 // gives the scan type and its rules; the repository's effective
 // configuration comes from ECR itself
@@ -62,7 +62,7 @@ const scanSettings = "ECR console: Private registry > Settings > Scanning, or aw
 // repository's own setting; BatchGetRepositoryScanningConfiguration denied
 // (or not answering for the repository): ECR's precedence applied to the
 // rules here. Other errors are returned.
-func DetectRegistry(ctx context.Context, api API, registryID, repository string, repoScanOnPush bool) (Registry, error) {
+func DetectScanning(ctx context.Context, api API, registryID, repository string, repoScanOnPush bool) (ScanningConfig, error) {
 	out, err := api.GetRegistryScanningConfiguration(ctx, &ecr.GetRegistryScanningConfigurationInput{})
 	if err != nil {
 		if isAccessDenied(err) {
@@ -70,7 +70,7 @@ func DetectRegistry(ctx context.Context, api API, registryID, repository string,
 			reg.Note = "ecr:GetRegistryScanningConfiguration was denied, so the registry is taken to use basic scanning with the repository's scan-on-push setting; allow it (and ecr:BatchGetRepositoryScanningConfiguration) to detect enhanced scanning and registry rules"
 			return reg, nil
 		}
-		return Registry{}, fmt.Errorf("reading the registry's scanning configuration (ecr:GetRegistryScanningConfiguration): %w", err)
+		return ScanningConfig{}, fmt.Errorf("reading the registry's scanning configuration (ecr:GetRegistryScanningConfiguration): %w", err)
 	}
 	mode := scan.Basic
 	var rules []types.RegistryScanningRule
@@ -88,7 +88,7 @@ func DetectRegistry(ctx context.Context, api API, registryID, repository string,
 			derived.Note = "ecr:BatchGetRepositoryScanningConfiguration was denied, so whether pushes are scanned was worked out here from the registry's rules and the repository's setting, the way ECR documents it; allow it so ECR itself says"
 			return derived, nil
 		}
-		return Registry{}, fmt.Errorf("reading the repository's scanning configuration (ecr:BatchGetRepositoryScanningConfiguration): %w", err)
+		return ScanningConfig{}, fmt.Errorf("reading the repository's scanning configuration (ecr:BatchGetRepositoryScanningConfiguration): %w", err)
 	}
 	var eff *types.RepositoryScanningConfiguration
 	for i, c := range bg.ScanningConfigurations {
@@ -104,7 +104,7 @@ func DetectRegistry(ctx context.Context, api API, registryID, repository string,
 		derived.Note = "ecr:BatchGetRepositoryScanningConfiguration did not say how the repository is scanned (" + why + "), so it was worked out here from the registry's rules and the repository's setting"
 		return derived, nil
 	}
-	reg := Registry{Mode: mode, Frequency: eff.ScanFrequency, Rules: len(rules) > 0}
+	reg := ScanningConfig{Mode: mode, Frequency: eff.ScanFrequency, Rules: len(rules) > 0}
 	reg.Covered = covered(mode, eff.ScanFrequency)
 	var applied []string
 	for _, f := range eff.AppliedScanFilters {
@@ -131,8 +131,8 @@ func covered(mode scan.Mode, f types.ScanFrequency) bool {
 // frequency"): with no rules, basic scanning follows the repository's
 // scanOnPush; otherwise the first frequency that matches, CONTINUOUS_SCAN
 // before SCAN_ON_PUSH with enhanced scanning, else MANUAL.
-func derive(mode scan.Mode, rules []types.RegistryScanningRule, repository string, repoScanOnPush bool) Registry {
-	reg := Registry{Mode: mode, Rules: len(rules) > 0, Frequency: types.ScanFrequencyManual}
+func derive(mode scan.Mode, rules []types.RegistryScanningRule, repository string, repoScanOnPush bool) ScanningConfig {
+	reg := ScanningConfig{Mode: mode, Rules: len(rules) > 0, Frequency: types.ScanFrequencyManual}
 	var applied []string
 	switch {
 	case mode == scan.Basic && len(rules) == 0:

@@ -16,7 +16,7 @@ import (
 )
 
 // BatchGetRepositoryScanningConfiguration is not scripted for the wait
-// tests; detectAPI answers it for DetectRegistry's.
+// tests; detectAPI answers it for DetectScanning's.
 func (f *fakeAPI) BatchGetRepositoryScanningConfiguration(context.Context, *ecr.BatchGetRepositoryScanningConfigurationInput, ...func(*ecr.Options)) (*ecr.BatchGetRepositoryScanningConfigurationOutput, error) {
 	return nil, errors.New("BatchGetRepositoryScanningConfiguration is not scripted")
 }
@@ -57,7 +57,7 @@ func effective(freq types.ScanFrequency, filters ...string) *types.RepositorySca
 	return c
 }
 
-func TestDetectRegistry(t *testing.T) {
+func TestDetectScanning(t *testing.T) {
 	denied := func(op string) error {
 		return &smithy.OperationError{ServiceID: "ECR", OperationName: op, Err: &smithy.GenericAPIError{Code: "AccessDeniedException"}}
 	}
@@ -115,7 +115,7 @@ func TestDetectRegistry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &detectAPI{fakeAPI: &fakeAPI{regCfg: tt.cfg, regErr: tt.regErr}, eff: tt.eff, bgErr: tt.bgErr}
-			got, err := DetectRegistry(context.Background(), api, "", "team-a/web", tt.scanOnPush)
+			got, err := DetectScanning(context.Background(), api, "", "team-a/web", tt.scanOnPush)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}

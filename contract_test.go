@@ -795,9 +795,6 @@ func TestDockerignoreMatching(t *testing.T) {
 // would not notice. go list -e lists what it can even while a package does
 // not build: that failure is go build's and go vet's to report, not this test's.
 func TestDockerContextHasTheBuildInputs(t *testing.T) {
-	if _, err := os.Stat(filepath.Join("cmd", "ecr-action")); err != nil {
-		t.Skipf("cmd/action not present yet: %v", err)
-	}
 	patterns := dockerignorePatterns(readFile(t, ".dockerignore"))
 	cmd := exec.Command("go", "list", "-e", "-deps", "-f",
 		`{{if .Module}}{{if .Module.Main}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}{{end}}`,

@@ -1,4 +1,4 @@
-package main
+package action
 
 import (
 	"strings"
@@ -20,7 +20,7 @@ func TestProvenanceInput(t *testing.T) {
 	cfg := &config.Config{Image: &config.Image{Build: &config.Build{Env: []string{"TOKEN=s3cr3t-value", "MODE=prod"}}, Tags: []string{"abc1234", "latest"}}}
 	digest := "sha256:" + strings.Repeat("b", 64)
 	base := "sha256:" + strings.Repeat("c", 64)
-	in := provenanceInput(cfg, func(k string) string { return env[k] }, imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest}, "host/app", time.Unix(100, 0))
+	in := provenanceInput(cfg, func(k string) string { return env[k] }, "v1.2.3", imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest}, "host/app", time.Unix(100, 0))
 	if in.GitHub.RunID != "42" || in.GitHub.RunAttempt != "2" || in.Action.Version != "v1" || in.Action.Repository != "org/ecr-action" {
 		t.Errorf("GitHub context %+v, action %+v", in.GitHub, in.Action)
 	}
@@ -46,8 +46,8 @@ func TestProvenanceInput(t *testing.T) {
 	// the binary's version name it.
 	delete(env, "GITHUB_ACTION_REPOSITORY")
 	delete(env, "GITHUB_ACTION_REF")
-	in = provenanceInput(cfg, func(k string) string { return env[k] }, imageArtifact{Source: "docker://alpine:3.20", Digest: digest}, "host/app", time.Unix(100, 0))
-	if in.Action.Repository != "org/ecr-action" || in.Action.Version != version {
+	in = provenanceInput(cfg, func(k string) string { return env[k] }, "v1.2.3", imageArtifact{Source: "docker://alpine:3.20", Digest: digest}, "host/app", time.Unix(100, 0))
+	if in.Action.Repository != "org/ecr-action" || in.Action.Version != "v1.2.3" {
 		t.Errorf("action %+v", in.Action)
 	}
 	if len(in.BaseImages) != 1 || in.BaseImages[0].URI != "alpine:3.20" || in.BaseImages[0].Digest != digest {
@@ -56,19 +56,18 @@ func TestProvenanceInput(t *testing.T) {
 }
 
 func TestSBOMOutput(t *testing.T) {
-	r := &attachResult{referrers: []report.Referrer{
+	refs := []report.Referrer{
 		{Kind: "SBOM", Platform: "linux/amd64", Digest: "sha256:1"},
 		{Kind: "SBOM", Platform: "linux/arm64/v8", Digest: "sha256:2"},
 		{Kind: "Provenance", Digest: "sha256:3"},
-	}}
-	if got, want := r.sbomOutput(true), "linux/amd64=sha256:1\nlinux/arm64/v8=sha256:2"; got != want {
+	}
+	if got, want := sbomOutput(refs, true), "linux/amd64=sha256:1\nlinux/arm64/v8=sha256:2"; got != want {
 		t.Errorf("index: %q, want %q", got, want)
 	}
-	if got := r.provenanceOutput(); got != "sha256:3" {
+	if got := provenanceOutput(refs); got != "sha256:3" {
 		t.Errorf("provenance %q", got)
 	}
-	one := &attachResult{referrers: r.referrers[:1]}
-	if got := one.sbomOutput(false); got != "sha256:1" {
+	if got := sbomOutput(refs[:1], false); got != "sha256:1" {
 		t.Errorf("image: %q", got)
 	}
 }

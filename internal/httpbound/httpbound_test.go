@@ -65,20 +65,24 @@ func TestStalledBodyFailsAsRetryable(t *testing.T) {
 
 func TestSlowButMovingBodyIsNotAStall(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for range 8 {
+		for range 24 {
 			w.Write([]byte("chunk"))
 			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond) // each gap shorter than the stall timeout, all longer
+			time.Sleep(50 * time.Millisecond) // each gap far shorter than the stall timeout, all together longer
 		}
 	}))
 	defer srv.Close()
-	resp, err := newClient(short).Get(srv.URL)
+	// A stall limit 20 times each gap: a loaded machine may stretch a
+	// 50 ms sleep, not by a second.
+	l := short
+	l.Stall = time.Second
+	resp, err := newClient(l).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil || len(b) != 40 {
+	if err != nil || len(b) != 24*5 {
 		t.Fatalf("read %d bytes, %v", len(b), err)
 	}
 }

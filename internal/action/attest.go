@@ -1,4 +1,4 @@
-package main
+package action
 
 import (
 	"context"
@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/diagnose"
+	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/provenance"
 	"github.com/org/ecr-action/internal/referrer"
 	"github.com/org/ecr-action/internal/report"
@@ -32,7 +35,7 @@ import (
 // signingNote is the summary's word on signing: the documents are unsigned.
 const signingNote = "The SBOM and the provenance are unsigned. To sign them, run `cosign attest` or `notation sign` against the image digest (see the README)."
 
-// attestation is what prepareImage works out for the referrers before any
+// attestation is what the image phase works out for the referrers before any
 // write: the provenance statement is checked then, so a run outside GitHub
 // Actions fails before it changes anything.
 type attestation struct {
@@ -43,7 +46,7 @@ type attestation struct {
 
 // prepareAttestation checks what the referrers need. It returns nil when
 // the run attaches nothing (both inputs false, or a retag).
-func prepareAttestation(cfg *config.Config, getenv func(string) string, art imageArtifact, repoName string, retag bool, started time.Time) (*attestation, error) {
+func prepareAttestation(cfg *config.Config, getenv func(string) string, version string, art imageArtifact, repoName string, retag bool, started time.Time) (*attestation, error) {
 	if retag || (!cfg.SBOM && !cfg.Provenance) {
 		return nil, nil
 	}
@@ -51,12 +54,12 @@ func prepareAttestation(cfg *config.Config, getenv func(string) string, art imag
 	if !cfg.Provenance {
 		return a, nil
 	}
-	in := provenanceInput(cfg, getenv, art, repoName, started)
+	in := provenanceInput(cfg, getenv, version, art, repoName, started)
 	// Checked now with the start time as the finish time: New fails on a
 	// missing or malformed GitHub context, which a later time cannot fix.
 	in.FinishedOn = started
 	if _, err := provenance.New(in); err != nil {
-		return nil, &stepError{"Provenance", fmt.Errorf("%w\n\nThe provenance statement is made from the GitHub Actions context (GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_REF, GITHUB_WORKFLOW_REF, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL). Outside GitHub Actions, set provenance: false. Nothing was changed in AWS", err)}
+		return nil, &diagnose.StepError{Kind: diagnose.ProvenanceContext, Err: err}
 	}
 	a.provenance = &in
 	return a, nil
@@ -71,9 +74,10 @@ type imageArtifact struct {
 
 // provenanceInput gathers the statement's input from the GitHub context
 // (the runner's GITHUB_* and RUNNER_* variables) and the inputs that shaped
-// the image. The image's own environment values are left out (only their
-// names go in): they may hold what a workflow treats as a secret.
-func provenanceInput(cfg *config.Config, getenv func(string) string, art imageArtifact, repoName string, started time.Time) provenance.Input {
+// the image; version names the action when it runs as a local action. The
+// image's own environment values are left out (only their names go in):
+// they may hold what a workflow treats as a secret.
+func provenanceInput(cfg *config.Config, getenv func(string) string, version string, art imageArtifact, repoName string, started time.Time) provenance.Input {
 	actionRepo, actionRef := getenv("GITHUB_ACTION_REPOSITORY"), getenv("GITHUB_ACTION_REF")
 	if actionRepo == "" {
 		// A local action (uses: ./) has neither: name the project.
@@ -137,16 +141,11 @@ func provenanceInput(cfg *config.Config, getenv func(string) string, art imageAr
 	return in
 }
 
-// attachResult is what attachReferrers did, for the outputs and summary.
-type attachResult struct {
-	referrers []report.Referrer
-}
-
 // sbomOutput is the sbom_digest output: the digest for one image, or one
 // platform=digest line per platform of an index.
-func (r *attachResult) sbomOutput(index bool) string {
+func sbomOutput(referrers []report.Referrer, index bool) string {
 	var lines []string
-	for _, x := range r.referrers {
+	for _, x := range referrers {
 		if x.Kind != "SBOM" {
 			continue
 		}
@@ -159,8 +158,9 @@ func (r *attachResult) sbomOutput(index bool) string {
 	return strings.Join(lines, "\n")
 }
 
-func (r *attachResult) provenanceOutput() string {
-	for _, x := range r.referrers {
+// provenanceOutput is the provenance_digest output.
+func provenanceOutput(referrers []report.Referrer) string {
+	for _, x := range referrers {
 		if x.Kind == "Provenance" {
 			return x.Digest
 		}
@@ -177,8 +177,7 @@ type subject struct {
 
 // subjects returns the pushed image's platform manifests (one for an image,
 // each image of an index) and the top manifest's descriptor.
-func subjects(run *imageRun) (top v1.Descriptor, subs []subject, err error) {
-	art := run.art
+func subjects(art *image.Artifact) (top v1.Descriptor, subs []subject, err error) {
 	if art.Image != nil {
 		raw, err := art.Image.RawManifest()
 		if err != nil {
@@ -235,112 +234,150 @@ func platformString(p v1.Platform) string {
 	return s
 }
 
-// attachReferrers pushes the SBOM (one per platform) and the provenance as
+// referrers attaches the SBOM and the provenance to the pushed image, by
+// digest, before any tag: a tag never names an image without them.
+func (r *run) referrers(ctx context.Context) error {
+	if r.img == nil || r.img.attest == nil {
+		return nil
+	}
+	end := r.wf.Group("SBOM and provenance")
+	err := r.attach(ctx)
+	end()
+	if err != nil {
+		return r.fail(ctx, diagnose.Referrers, err)
+	}
+	return nil
+}
+
+// attach pushes the SBOM (one per platform) and the provenance as
 // referrers of the uploaded image, by digest, skipping a kind the image
 // already has. Any failure fails the run before the tags.
-func attachReferrers(ctx context.Context, wf *report.Workflow, run *imageRun, at *attestation) (*attachResult, error) {
-	res := &attachResult{}
-	if at == nil {
-		return res, nil
-	}
-	repo := run.plan.Target.Repository
-	top, subs, err := subjects(run)
+func (r *run) attach(ctx context.Context) error {
+	img := r.img
+	top, subs, err := subjects(img.art)
 	if err != nil {
-		return nil, &stepError{"SBOM", err}
+		return &diagnose.StepError{Kind: diagnose.SBOM, Err: err}
 	}
-	existing := map[v1.Hash][]v1.Descriptor{}
-	listed := func(d v1.Hash) ([]v1.Descriptor, error) {
-		if l, ok := existing[d]; ok {
-			return l, nil
-		}
-		l, err := run.reg.Referrers(ctx, repo, d)
-		run.logRecovery(wf)
-		if err != nil {
-			return nil, &stepError{"Referrers", fmt.Errorf("%w\n\nListing an image's referrers needs ecr:BatchGetImage on the repository. No tag was written", explainRegistry(err))}
-		}
-		existing[d] = l
-		return l, nil
-	}
-	find := func(l []v1.Descriptor, artifactType string) (v1.Descriptor, bool) {
-		i := slices.IndexFunc(l, func(d v1.Descriptor) bool { return d.ArtifactType == artifactType })
-		if i < 0 {
-			return v1.Descriptor{}, false
-		}
-		return l[i], true
-	}
-	push := func(kind string, sub v1.Descriptor, artifactType, title string, doc []byte) (string, error) {
-		art, err := referrer.New(sub, artifactType, doc, referrer.Options{Title: title})
-		if err != nil {
-			return "", &stepError{kind, err}
-		}
-		d, err := run.reg.PushArtifact(ctx, repo, art)
-		run.logRecovery(wf)
-		if err != nil {
-			return "", &stepError{"Push failed", fmt.Errorf("pushing the %s referrer of %s: %w", kind, sub.Digest, explainRegistry(err))}
-		}
-		return d.String(), nil
-	}
-
-	if at.sbom {
+	a := &attacher{wf: r.wf, img: img, repo: img.plan.Target.Repository, existing: map[v1.Hash][]v1.Descriptor{}}
+	if img.attest.sbom {
 		for _, s := range subs {
-			plat := platformString(s.platform)
-			l, err := listed(s.desc.Digest)
+			ref, err := a.sbom(ctx, s, img.attest.tool)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			r := report.Referrer{Kind: "SBOM", Platform: plat, Subject: s.desc.Digest.String()}
-			if d, ok := find(l, referrer.SPDXJSON); ok {
-				r.Digest, r.Existing = d.Digest.String(), true
-				wf.Infof("SBOM of %s (%s): already attached as %s", s.desc.Digest, plat, r.Digest)
-				res.referrers = append(res.referrers, r)
-				continue
-			}
-			doc, detail, err := generateSBOM(ctx, s, repo.Name(), at.tool)
-			if err != nil {
-				return nil, err
-			}
-			r.Detail = detail
-			if r.Digest, err = push("SBOM", s.desc, referrer.SPDXJSON, "sbom.spdx.json", doc); err != nil {
-				return nil, err
-			}
-			wf.Infof("SBOM of %s (%s): %s, attached as %s", s.desc.Digest, plat, detail, r.Digest)
-			res.referrers = append(res.referrers, r)
+			img.referrers = append(img.referrers, ref)
 		}
 	}
-	if at.provenance != nil {
-		l, err := listed(top.Digest)
+	if img.attest.provenance != nil {
+		ref, err := a.provenance(ctx, top, subs, *img.attest.provenance, r.clk.Now())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		r := report.Referrer{Kind: "Provenance", Subject: top.Digest.String(), Detail: "SLSA v1, run " + at.provenance.GitHub.RunID + " attempt " + at.provenance.GitHub.RunAttempt}
-		if len(subs) == 1 && top.Digest == subs[0].desc.Digest {
-			r.Platform = platformString(subs[0].platform)
-		}
-		if d, ok := find(l, referrer.InTotoJSON); ok {
-			r.Digest, r.Existing, r.Detail = d.Digest.String(), true, "SLSA v1, from an earlier run"
-			wf.Infof("provenance of %s: already attached as %s", top.Digest, r.Digest)
-		} else {
-			in := *at.provenance
-			in.FinishedOn = run.clk.Now()
-			if in.FinishedOn.Before(in.StartedOn) {
-				in.FinishedOn = in.StartedOn
-			}
-			st, err := provenance.New(in)
-			if err != nil {
-				return nil, &stepError{"Provenance", err}
-			}
-			doc, err := st.Encode()
-			if err != nil {
-				return nil, &stepError{"Provenance", err}
-			}
-			if r.Digest, err = push("Provenance", top, referrer.InTotoJSON, "provenance.intoto.json", doc); err != nil {
-				return nil, err
-			}
-			wf.Infof("provenance of %s: attached as %s", top.Digest, r.Digest)
-		}
-		res.referrers = append(res.referrers, r)
+		img.referrers = append(img.referrers, ref)
 	}
-	return res, nil
+	return nil
+}
+
+// attacher pushes the referrers of one image, listing each subject's
+// existing referrers once.
+type attacher struct {
+	wf       *report.Workflow
+	img      *imageRun
+	repo     name.Repository
+	existing map[v1.Hash][]v1.Descriptor
+}
+
+// find returns the referrer of artifactType that d already has, if any.
+func (a *attacher) find(ctx context.Context, d v1.Hash, artifactType string) (v1.Descriptor, bool, error) {
+	l, ok := a.existing[d]
+	if !ok {
+		var err error
+		l, err = a.img.reg.Referrers(ctx, a.repo, d)
+		a.img.logRecovery(a.wf)
+		if err != nil {
+			return v1.Descriptor{}, false, &diagnose.StepError{Kind: diagnose.ListReferrers, Err: err}
+		}
+		a.existing[d] = l
+	}
+	i := slices.IndexFunc(l, func(d v1.Descriptor) bool { return d.ArtifactType == artifactType })
+	if i < 0 {
+		return v1.Descriptor{}, false, nil
+	}
+	return l[i], true, nil
+}
+
+// push packs doc as a referrer of sub and pushes it by digest.
+func (a *attacher) push(ctx context.Context, kind diagnose.StepKind, name string, sub v1.Descriptor, artifactType, title string, doc []byte) (string, error) {
+	art, err := referrer.New(sub, artifactType, doc, referrer.Options{Title: title})
+	if err != nil {
+		return "", &diagnose.StepError{Kind: kind, Err: err}
+	}
+	d, err := a.img.reg.PushArtifact(ctx, a.repo, art)
+	a.img.logRecovery(a.wf)
+	if err != nil {
+		return "", &diagnose.StepError{Kind: diagnose.PushReferrer, Subject: fmt.Sprintf("pushing the %s referrer of %s", name, sub.Digest), Err: err}
+	}
+	return d.String(), nil
+}
+
+// sbom attaches the SBOM of one platform image, unless it has one.
+func (a *attacher) sbom(ctx context.Context, s subject, tool string) (report.Referrer, error) {
+	plat := platformString(s.platform)
+	r := report.Referrer{Kind: "SBOM", Platform: plat, Subject: s.desc.Digest.String()}
+	d, ok, err := a.find(ctx, s.desc.Digest, referrer.SPDXJSON)
+	if err != nil {
+		return r, err
+	}
+	if ok {
+		r.Digest, r.Existing = d.Digest.String(), true
+		a.wf.Infof("SBOM of %s (%s): already attached as %s", s.desc.Digest, plat, r.Digest)
+		return r, nil
+	}
+	doc, detail, err := generateSBOM(ctx, s, a.repo.Name(), tool)
+	if err != nil {
+		return r, err
+	}
+	r.Detail = detail
+	if r.Digest, err = a.push(ctx, diagnose.SBOM, "SBOM", s.desc, referrer.SPDXJSON, "sbom.spdx.json", doc); err != nil {
+		return r, err
+	}
+	a.wf.Infof("SBOM of %s (%s): %s, attached as %s", s.desc.Digest, plat, detail, r.Digest)
+	return r, nil
+}
+
+// provenance attaches the provenance statement to the top manifest, unless
+// it has one; now is the statement's finish time.
+func (a *attacher) provenance(ctx context.Context, top v1.Descriptor, subs []subject, in provenance.Input, now time.Time) (report.Referrer, error) {
+	r := report.Referrer{Kind: "Provenance", Subject: top.Digest.String(), Detail: "SLSA v1, run " + in.GitHub.RunID + " attempt " + in.GitHub.RunAttempt}
+	if len(subs) == 1 && top.Digest == subs[0].desc.Digest {
+		r.Platform = platformString(subs[0].platform)
+	}
+	d, ok, err := a.find(ctx, top.Digest, referrer.InTotoJSON)
+	if err != nil {
+		return r, err
+	}
+	if ok {
+		r.Digest, r.Existing, r.Detail = d.Digest.String(), true, "SLSA v1, from an earlier run"
+		a.wf.Infof("provenance of %s: already attached as %s", top.Digest, r.Digest)
+		return r, nil
+	}
+	in.FinishedOn = now
+	if in.FinishedOn.Before(in.StartedOn) {
+		in.FinishedOn = in.StartedOn
+	}
+	st, err := provenance.New(in)
+	if err != nil {
+		return r, &diagnose.StepError{Kind: diagnose.Provenance, Err: err}
+	}
+	doc, err := st.Encode()
+	if err != nil {
+		return r, &diagnose.StepError{Kind: diagnose.Provenance, Err: err}
+	}
+	if r.Digest, err = a.push(ctx, diagnose.Provenance, "Provenance", top, referrer.InTotoJSON, "provenance.intoto.json", doc); err != nil {
+		return r, err
+	}
+	a.wf.Infof("provenance of %s: attached as %s", top.Digest, r.Digest)
+	return r, nil
 }
 
 // generateSBOM reads one platform's layers once and writes its SPDX
@@ -349,7 +386,7 @@ func attachReferrers(ctx context.Context, wf *report.Workflow, run *imageRun, at
 // image whose config has none gets the Unix epoch.
 func generateSBOM(ctx context.Context, s subject, repoName, tool string) ([]byte, string, error) {
 	fail := func(err error) ([]byte, string, error) {
-		return nil, "", &stepError{"SBOM", fmt.Errorf("SBOM of %s (%s): %w\n\nNo tag was written. Set sbom: false to push without an SBOM", s.desc.Digest, platformString(s.platform), err)}
+		return nil, "", &diagnose.StepError{Kind: diagnose.SBOMContents, Subject: fmt.Sprintf("SBOM of %s (%s)", s.desc.Digest, platformString(s.platform)), Err: err}
 	}
 	cf, err := s.img.ConfigFile()
 	if err != nil {

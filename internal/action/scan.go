@@ -1,4 +1,4 @@
-package main
+package action
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/diagnose"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/reconcile"
 	"github.com/org/ecr-action/internal/report"
@@ -69,10 +69,28 @@ func scanTargets(art *image.Artifact, digest string) ([]ecrscan.Target, error) {
 	return out, nil
 }
 
-// runScan waits for the scan of the pushed image, when the inputs and the
+// scanGate waits for the scan of what was pushed and applies the gate. An
+// error of the wait is kept for the end (r.scanErr): the outputs and the
+// summary still go out, and the tags are withheld.
+func (r *run) scanGate(ctx context.Context) error {
+	if r.img == nil {
+		return nil
+	}
+	end := r.wf.Group("Scan")
+	r.scan, r.scanErr = r.waitForScan(ctx)
+	end()
+	if ctx.Err() != nil {
+		return r.fail(ctx, diagnose.Scan, ctx.Err())
+	}
+	return nil
+}
+
+// waitForScan waits for the scan of the pushed image, when the inputs and the
 // registry say to, and applies the gate. An error is one no wait can fix
 // (a denied call, a missing image).
-func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *config.Config, api ecrscan.API, repo reconcile.Repository, img *imageRun, digest string) (*scanOutcome, error) {
+func (r *run) waitForScan(ctx context.Context) (*scanOutcome, error) {
+	cfg, wf, repo, img, digest := r.cfg, r.wf, r.repo, r.img, r.img.pushed.Digest
+	api := r.client
 	sc := cfg.Scan
 	if sc.Wait == config.WaitFalse {
 		wf.Infof("wait_for_scan is false: the scan gate is skipped")
@@ -99,7 +117,7 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		case reg.Mode == scan.Enhanced && sc.Wait == config.WaitTrue:
 			// StartImageScan starts only basic scans: nothing will ever
 			// scan this image, so end now rather than at scan_timeout.
-			return nil, &stepError{"Scan", fmt.Errorf("wait_for_scan is true, but %s", line)}
+			return nil, &diagnose.StepError{Kind: diagnose.ScanGate, Err: fmt.Errorf("wait_for_scan is true, but %s", line)}
 		case reg.Mode == scan.Enhanced:
 			wf.Warning("Scan", "scan gate skipped: "+line)
 			return &scanOutcome{verdict: scan.Skipped(line + ". Set wait_for_scan: false to skip the gate without this warning."), mode: reg.Mode}, nil
@@ -135,12 +153,12 @@ func runScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		StartAfter: ecrscan.NoScanStartAfter,
 		Timeout:    sc.Timeout,
 		Logf:       wf.Infof,
-		Clock:      clk,
+		Clock:      r.clk,
 	})
 	if err != nil {
 		return nil, err
 	}
-	v := scan.Evaluate(res, scan.Rules{Threshold: sc.Threshold, Ignore: sc.Ignore, IgnoreUnfixed: sc.IgnoreUnfixed, Now: clk.Now()})
+	v := scan.Evaluate(res, scan.Rules{Threshold: sc.Threshold, Ignore: sc.Ignore, IgnoreUnfixed: sc.IgnoreUnfixed, Now: r.clk.Now()})
 	v.Warnings = append(warnings, v.Warnings...)
 	wf.Infof("scan %s: %d finding(s), %d ignored; gate %s: %s", v.Status, len(v.Counted), len(v.Ignored), v.Gate, v.Reason)
 	return &scanOutcome{verdict: v, result: res, mode: reg.Mode}, nil
@@ -178,8 +196,6 @@ func scanOutputs(o *scanOutcome, sarifFile string) []output {
 	}
 	return append(out, output{"sarif_file", sarifFile})
 }
-
-type output struct{ name, value string }
 
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory, creating the directory.
@@ -271,7 +287,7 @@ func gateMessage(v scan.Verdict) string {
 // list of findings, and returns the path for the sarif_file output ("" when
 // none was written: uploading a log of an unfinished scan would close
 // alerts the scan could not confirm).
-func writeSARIF(wf *report.Workflow, cfg *config.Config, o *scanOutcome, img *report.ImageSummary, getenv func(string) string) (string, error) {
+func writeSARIF(wf *report.Workflow, cfg *config.Config, o *scanOutcome, img *report.ImageSummary, getenv func(string) string, version string) (string, error) {
 	if cfg.Scan.SARIFPath == "" || img == nil {
 		return "", nil
 	}

@@ -1,24 +1,18 @@
-package main
+package action
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
-	"github.com/org/ecr-action/internal/clock"
-	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/image"
-	"github.com/org/ecr-action/internal/reconcile"
-	"github.com/org/ecr-action/internal/report"
 	"github.com/org/ecr-action/internal/scan"
 	"github.com/org/ecr-action/internal/scanlog"
 )
 
 // logScan writes the run's scan result to scan_log_group, when it is set.
-func logScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *config.Config, awsCfg aws.Config, o *scanOutcome, img *report.ImageSummary, repo reconcile.Repository, getenv func(string) string) error {
+func (r *run) logScan(ctx context.Context) error {
+	cfg, wf, o, img, repo, getenv := r.cfg, r.wf, r.scan, r.sum, r.repo, r.getenv
 	if cfg.Scan.LogGroup == "" || img == nil {
 		return nil
 	}
@@ -42,14 +36,14 @@ func logScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 		Commit:     getenv("GITHUB_SHA"),
 		Ref:        getenv("GITHUB_REF"),
 		RunURL:     runURL(getenv),
-		Time:       clk.Now(),
+		Time:       r.clk.Now(),
 	}
 	for _, t := range img.Tags {
 		if t.Action != image.TagWithheld {
 			ev.Tags = append(ev.Tags, t.Tag)
 		}
 	}
-	client := cloudwatchlogs.NewFromConfig(awsCfg) // awsCfg.Retryer is newRetryer
+	client := cloudwatchlogs.NewFromConfig(r.awsCfg) // its retryer is awsauth.NewRetryer
 	end := wf.Group("Scan log " + cfg.Scan.LogGroup)
 	defer end()
 	res, err := scanlog.Write(ctx, client, cfg.Scan.LogGroup, cfg.Scan.LogRetentionDays, ev)
@@ -64,16 +58,4 @@ func logScan(ctx context.Context, clk clock.Clock, wf *report.Workflow, cfg *con
 	}
 	wf.Infof("scan result logged to %s, stream %s (%d write call(s))", res.Group, res.Stream, res.WriteCalls)
 	return nil
-}
-
-// explainLogs turns a scan log failure into an annotation.
-func explainLogs(err error) (string, string) {
-	var le *scanlog.Error
-	if errors.As(err, &le) && le.AccessDenied() {
-		return "Permission denied", fmt.Sprintf("%v\n\nThe credentials lack %s on the log group. Add it to the role's policy (the README lists it), or remove scan_log_group.", err, le.Action)
-	}
-	if title, msg, ok := explainThrottled(err); ok {
-		return title, msg
-	}
-	return "Scan log", err.Error()
 }

@@ -1,16 +1,11 @@
-package main
+package action
 
 import (
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/config"
-	"github.com/org/ecr-action/internal/provenance"
 	"github.com/org/ecr-action/internal/report"
 )
 
@@ -25,9 +20,7 @@ func TestProvenanceInput(t *testing.T) {
 	cfg := &config.Config{Image: &config.Image{Build: &config.Build{Env: []string{"TOKEN=s3cr3t-value", "MODE=prod"}}, Tags: []string{"abc1234", "latest"}}}
 	digest := "sha256:" + strings.Repeat("b", 64)
 	base := "sha256:" + strings.Repeat("c", 64)
-	appDigest := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("d", 64)}
-	files := []build.FileDigest{{Path: "app", Digest: appDigest}, {Path: "conf", Dir: true, Digest: appDigest}}
-	in := provenanceInput(cfg, func(k string) string { return env[k] }, imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest, Files: files}, "host/app", time.Unix(100, 0))
+	in := provenanceInput(cfg, func(k string) string { return env[k] }, "v1.2.3", imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest}, "host/app", time.Unix(100, 0))
 	if in.GitHub.RunID != "42" || in.GitHub.RunAttempt != "2" || in.Action.Version != "v1" || in.Action.Repository != "org/ecr-action" {
 		t.Errorf("GitHub context %+v, action %+v", in.GitHub, in.Action)
 	}
@@ -36,9 +29,6 @@ func TestProvenanceInput(t *testing.T) {
 	}
 	if len(in.BaseImages) != 1 || in.BaseImages[0].URI != "alpine:3.20" || in.BaseImages[0].Digest != base {
 		t.Errorf("base images %+v; want alpine:3.20 at %s", in.BaseImages, base)
-	}
-	if want := []provenance.Dependency{{URI: "app", Digest: appDigest.String()}, {URI: "conf", Digest: appDigest.String(), Dir: true}}; !slices.Equal(in.Files, want) {
-		t.Errorf("files %+v; want %+v", in.Files, want)
 	}
 	if in.Inputs["base_image"] != "alpine:3.20" || in.Inputs["files"] != "app:/usr/bin/app" || in.Inputs["tags"] != "abc1234,latest" {
 		t.Errorf("inputs %v", in.Inputs)
@@ -56,8 +46,8 @@ func TestProvenanceInput(t *testing.T) {
 	// the binary's version name it.
 	delete(env, "GITHUB_ACTION_REPOSITORY")
 	delete(env, "GITHUB_ACTION_REF")
-	in = provenanceInput(cfg, func(k string) string { return env[k] }, imageArtifact{Source: "docker://alpine:3.20", Digest: digest}, "host/app", time.Unix(100, 0))
-	if in.Action.Repository != "org/ecr-action" || in.Action.Version != version {
+	in = provenanceInput(cfg, func(k string) string { return env[k] }, "v1.2.3", imageArtifact{Source: "docker://alpine:3.20", Digest: digest}, "host/app", time.Unix(100, 0))
+	if in.Action.Repository != "org/ecr-action" || in.Action.Version != "v1.2.3" {
 		t.Errorf("action %+v", in.Action)
 	}
 	if len(in.BaseImages) != 1 || in.BaseImages[0].URI != "alpine:3.20" || in.BaseImages[0].Digest != digest {
@@ -66,19 +56,18 @@ func TestProvenanceInput(t *testing.T) {
 }
 
 func TestSBOMOutput(t *testing.T) {
-	r := &attachResult{referrers: []report.Referrer{
+	refs := []report.Referrer{
 		{Kind: "SBOM", Platform: "linux/amd64", Digest: "sha256:1"},
 		{Kind: "SBOM", Platform: "linux/arm64/v8", Digest: "sha256:2"},
 		{Kind: "Provenance", Digest: "sha256:3"},
-	}}
-	if got, want := r.sbomOutput(true), "linux/amd64=sha256:1\nlinux/arm64/v8=sha256:2"; got != want {
+	}
+	if got, want := sbomOutput(refs, true), "linux/amd64=sha256:1\nlinux/arm64/v8=sha256:2"; got != want {
 		t.Errorf("index: %q, want %q", got, want)
 	}
-	if got := r.provenanceOutput(); got != "sha256:3" {
+	if got := provenanceOutput(refs); got != "sha256:3" {
 		t.Errorf("provenance %q", got)
 	}
-	one := &attachResult{referrers: r.referrers[:1]}
-	if got := one.sbomOutput(false); got != "sha256:1" {
+	if got := sbomOutput(refs[:1], false); got != "sha256:1" {
 		t.Errorf("image: %q", got)
 	}
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// the pushed image as OCI referrers (inputs sbom and provenance).
 	SBOM, Provenance bool
 
+	// Gates are the signing and replication waits (gates.go).
+	Gates Gates
+
 	// Warnings are problems that do not stop the run (an ignored input).
 	Warnings []string
 }
@@ -418,6 +421,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	// What the run attaches to the pushed image.
 	c.SBOM = boolean("sbom")
 	c.Provenance = boolean("provenance")
+
+	// Waiting for ECR's managed signing and replication of the image.
+	c.Gates = loadGates(withDefault, boolean, bad, c.Image != nil)
 
 	if len(errs) > 0 {
 		return nil, errs

@@ -183,6 +183,17 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		}
 	}
 
+	// The signing and replication gates' registry set-up is read before
+	// the first write too (gates.go).
+	gr, err := checkGates(ctx, wf, cfg, client)
+	if err != nil {
+		if ctx.Err() != nil {
+			return cancelled("while reading the registry's signing and replication configuration", "Nothing was changed in AWS.")
+		}
+		title, msg := explainStep(err, "Gates")
+		return fail(title, msg+"\n\nNothing was changed in AWS.")
+	}
+
 	endRepo := wf.Group("Repository " + cfg.Repository)
 	res, err := reconcile.ReconcileWith(ctx, client, cfg, reconcile.Options{Settle: settle.Policy{Clock: clk}})
 	if res != nil {
@@ -253,15 +264,19 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	// The scan gate: wait for the scan of what was pushed, then decide.
 	var scanOut *scanOutcome
 	var scanErr error
+	tagged := false // the tags are written: the gates passed
 	if img != nil {
 		endScan := wf.Group("Scan")
 		scanOut, scanErr = runScan(ctx, clk, wf, cfg, client, repo, img, imgSum.Digest)
 		endScan()
+		// The signing gate, after the scan gate passes (gates.go).
+		scanPassed := scanErr == nil && scanOut.verdict.Gate != scan.GateFailed
+		signed := gr.signature(ctx, clk, wf, client, imgSum.Digest, scanPassed)
 		if ctx.Err() != nil {
 			return cancelled("before the tags were written", fmt.Sprintf("The image %s is in the repository by digest only: no tag was written. Re-run to finish.", imgSum.Digest))
 		}
 		// Tags come last: a tag never names an image the gate failed.
-		if scanErr == nil && scanOut.verdict.Gate != scan.GateFailed {
+		if scanPassed && signed {
 			endTags := wf.Group("Tags")
 			err := tagImage(ctx, wf, img, imgSum)
 			endTags()
@@ -272,9 +287,10 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 				title, msg := explainStep(err, "Push failed")
 				return fail(title, msg)
 			}
+			tagged = true
 		} else if img.plan.Writes() {
 			withholdTags(imgSum)
-			wf.Infof("no tag written: the scan gate did not pass, so %s stays in the repository by digest only", imgSum.Digest)
+			wf.Infof("no tag written: %s, so %s stays in the repository by digest only", gr.withheld(scanPassed), imgSum.Digest)
 		}
 	}
 
@@ -319,7 +335,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		if err != nil {
 			late = append(late, failure{"SARIF report", err.Error()})
 		}
-		if err := logScan(ctx, clk, wf, cfg, awsCfg, scanOut, imgSum, repo, getenv); err != nil {
+		if gr.stopsWrites() {
+			wf.Infof("the scan result is not logged: the signing gate ended on an error, and the run writes nothing more")
+		} else if err := logScan(ctx, clk, wf, cfg, awsCfg, scanOut, imgSum, repo, getenv); err != nil {
 			title, msg := explainLogs(err)
 			if ctx.Err() != nil {
 				title, msg = "Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while logging the scan result; the image and its tags are in place."
@@ -330,6 +348,14 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		scanReport = renderScan(scanOut, repo)
 	} else if img == nil {
 		outputs = append(outputs, output{"scan_gate", string(scan.GateSkipped)})
+	}
+	// The replication gate, before the outputs (gates.go).
+	if imgSum != nil {
+		gr.replication(ctx, clk, wf, client, imgSum.Digest, tagged)
+		outputs = append(outputs, gr.outputs()...)
+		for _, f := range gr.failures() {
+			late = append(late, failure{f.title, f.msg})
+		}
 	}
 	for _, o := range outputs {
 		if err := wf.SetOutput(o.name, o.value); err != nil {
@@ -351,6 +377,9 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 	}
 	if scanReport != "" {
 		summary += "\n" + scanReport
+	}
+	if s := gr.summary(); s != "" {
+		summary += "\n" + s
 	}
 	if err := wf.AppendSummary(summary); err != nil {
 		return fail("Job summary", err.Error())

@@ -354,7 +354,7 @@ func realMain(ctx context.Context, stdout, stderr io.Writer, getenv func(string)
 		gr.replication(ctx, clk, wf, client, imgSum.Digest, tagged)
 		outputs = append(outputs, gr.outputs()...)
 		for _, f := range gr.failures() {
-			late = append(late, failure{f.title, f.msg})
+			late = append(late, failure(f))
 		}
 	}
 	for _, o := range outputs {

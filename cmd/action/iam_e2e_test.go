@@ -108,6 +108,11 @@ func startIAM(t *testing.T, p ecrlocal.Policy) *iamRig {
 		t.Fatal(err)
 	}
 	direct := startECR(t, ecrlocal.Options{VulnDB: db})
+	// The registry signs and replicates every repository, so the scenario
+	// can run with require_signature and wait_for_replication on.
+	gates := &env{srv: direct.Server, client: direct.Client}
+	gates.putSigning(t)
+	gates.putReplication(t, "")
 	logs := logslocal.New(logslocal.Options{Region: ecrlocaltest.Region})
 	iam := ecrlocal.NewIAM(logs.Route(direct.Server), p, ecrlocal.IAMOptions{})
 	hs := httptest.NewServer(iam)
@@ -138,6 +143,7 @@ func iamScenario() []iamRun {
 		// finding is ignored.
 		"ignore_vulnerabilities", "CVE-2099-0001",
 		"scan_log_group", "/ecr-action/scans", "scan_log_retention_days", "14",
+		"require_signature", "true", "wait_for_replication", "true",
 	}
 	create := seedInputs(append(slices.Clone(common), "base_image", "scratch", "files", "debian/var:/var")...)
 	changed := append(slices.Clone(common),

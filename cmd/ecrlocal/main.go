@@ -5,6 +5,8 @@
 //	                      [-vulndb FILE] [-scan-delay DURATION]
 //	                      [-fault OPERATION=KIND:COUNT]... [-token-ttl DURATION]
 //	                      [-create-delay DURATION]
+//	                      [-signing-delay DURATION] [-signing-failure CODE]
+//	                      [-replication DEST=DELAY[:FAILURE]]...
 //
 // Besides the two APIs it answers two counters for tests and benchmarks:
 //
@@ -24,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,6 +72,22 @@ ECR's asynchronous creation can: API calls naming it answer
 RepositoryNotFoundException, the registry NAME_UNKNOWN, listings leave it
 out, and a second CreateRepository answers RepositoryAlreadyExistsException.
 Default 0: visible at once.
+
+Managed signing: PutSigningConfiguration sets the registry's signing rules;
+each image pushed afterwards to a repository a rule covers gets one signing
+status per profile, IN_PROGRESS for -signing-delay (default 0) and then
+COMPLETE, or FAILED with failureCode -signing-failure when that is set.
+DescribeImageSigningStatus reports them; GetSigningConfiguration answers
+SigningConfigurationNotFoundException until a configuration is put.
+
+Replication: PutReplicationConfiguration sets the registry's replication
+rules (DescribeRegistry reads them); each image pushed afterwards gets one
+status per destination of the rules covering its repository, which
+DescribeImageReplicationStatus reports. -replication DEST=DELAY[:FAILURE]
+(repeatable; DEST is REGION or ACCOUNT/REGION) keeps a destination
+IN_PROGRESS for DELAY, then COMPLETE, or FAILED with failureCode FAILURE,
+e.g. -replication us-west-2=2s -replication eu-west-1=1s:REPLICATION_FAILED.
+Destinations not named are COMPLETE at once. Nothing is copied anywhere.
 
 CloudWatch Logs: requests with an X-Amz-Target of Logs_20140328.* are
 answered by a local CloudWatch Logs (log groups, streams and events in
@@ -141,6 +160,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tokenTTL := fs.Duration("token-ttl", ecrlocal.DefaultTokenTTL, "how long registry tokens are valid, e.g. 30s")
 	restoreDelay := fs.Duration("restore-delay", 0, "how long an image restored from the archive stays ACTIVATING, e.g. 5s")
 	noDigestScan := fs.Bool("no-digest-push-scan", false, "do not scan on push a manifest pushed by digest alone (no tag): the stricter reading of what ECR leaves undocumented")
+	signingDelay := fs.Duration("signing-delay", 0, "how long a pushed image's managed signing stays IN_PROGRESS, e.g. 2s")
+	signingFailure := fs.String("signing-failure", "", "make every managed signing end FAILED with this failureCode `CODE`")
+	replication := map[string]ecrlocal.ReplicationBehavior{}
+	fs.Func("replication", "how replication to a destination goes: `DEST=DELAY[:FAILURE]` (repeatable; see above)", func(v string) error {
+		dest, rest, ok := strings.Cut(v, "=")
+		if !ok || dest == "" {
+			return fmt.Errorf("%q is not DEST=DELAY[:FAILURE], e.g. us-west-2=2s or eu-west-1=1s:REPLICATION_FAILED", v)
+		}
+		delay, failure, _ := strings.Cut(rest, ":")
+		d, err := time.ParseDuration(delay)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q: the delay %q is not a duration of 0 or more, e.g. 2s", v, delay)
+		}
+		replication[dest] = ecrlocal.ReplicationBehavior{Delay: d, Failure: failure}
+		return nil
+	})
 	iamPolicy := fs.String("iam-policy", "", "authorize every call against the IAM policy in `FILE` (JSON; default: allow everything)")
 	var kmsAliases []string
 	fs.Func("kms-key", "create a customer managed KMS key with this `ALIAS` (alias/NAME) that CreateRepository accepts by alias, alias ARN, key ID or key ARN (repeatable; unknown keys answer KmsException)", func(v string) error {
@@ -170,6 +205,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *restoreDelay < 0 {
 		return fmt.Errorf("-restore-delay %v is negative", *restoreDelay)
 	}
+	if *signingDelay < 0 {
+		return fmt.Errorf("-signing-delay %v is negative", *signingDelay)
+	}
 	if *createDelay < 0 {
 		return fmt.Errorf("-create-delay %v is negative", *createDelay)
 	}
@@ -195,7 +233,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay, CreateDelay: *createDelay, NoDigestPushScan: *noDigestScan})
+	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay, CreateDelay: *createDelay, NoDigestPushScan: *noDigestScan,
+		SigningDelay: *signingDelay, SigningFailure: *signingFailure, Replication: replication})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,11 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-fault", "PushImage=throttle:1"},
 		{"-fault", "PutImage=throttle:0"},
 		{"-fault", "PutImage"},
+		{"-signing-delay", "-1s"},
+		{"-replication", "us-west-2"},
+		{"-replication", "us-west-2=soon"},
+		{"-replication", "us-west-2=-1s"},
+		{"-replication", "=1s"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want an error", args)
@@ -100,6 +106,7 @@ func TestUsageDocumentsTheCounters(t *testing.T) {
 		"-fault", "=throttle:N", "blob-upload=reset:N", "blob-upload=500:N", "blob-upload=503:N",
 		"ExceptionName:N", "-token-ttl", "403 DENIED", "faults_struck",
 		"-create-delay", "RepositoryNotFoundException", "NAME_UNKNOWN",
+		"-signing-delay", "-signing-failure", "-replication DEST=DELAY[:FAILURE]", "DescribeImageSigningStatus", "DescribeImageReplicationStatus",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, stderr.String())
@@ -344,5 +351,49 @@ func TestRunAppliesRestoreDelay(t *testing.T) {
 		if got := out["imageDetails"].([]any)[0].(map[string]any)["imageStatus"]; got != tc.want {
 			t.Errorf("ecrlocal %q: status right after a restore = %v, want %s", tc.args, got, tc.want)
 		}
+	}
+}
+
+func TestRunAppliesSigningAndReplication(t *testing.T) {
+	url := startRun(t, "-signing-failure", "SIGNING_FAILED", "-replication", "us-west-2=1h", "-replication", "210987654321/eu-west-1=0s:REPLICATION_FAILED")
+	call := func(op, body string) map[string]any {
+		t.Helper()
+		code, out := callAPI(t, url, op, body)
+		if code != 200 {
+			t.Fatalf("%s %s = %d %v", op, body, code, out)
+		}
+		return out
+	}
+	call("PutSigningConfiguration", `{"signingConfiguration":{"rules":[{"signingProfileArn":"arn:aws:signer:us-east-1:123456789012:/signing-profiles/p1"}]}}`)
+	call("PutReplicationConfiguration", `{"replicationConfiguration":{"rules":[{"destinations":[{"region":"us-west-2","registryId":"123456789012"},{"region":"eu-west-1","registryId":"210987654321"}]}]}}`)
+	call("CreateRepository", `{"repositoryName":"app"}`)
+	d := call("GetAuthorizationToken", "{}")["authorizationData"].([]any)[0].(map[string]any)
+	raw, _ := base64.StdEncoding.DecodeString(d["authorizationToken"].(string))
+	_, password, _ := strings.Cut(string(raw), ":")
+	const empty = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" // {}
+	req, _ := http.NewRequest(http.MethodPost, url+"/v2/app/blobs/uploads/?digest="+empty, strings.NewReader("{}"))
+	req.SetBasicAuth("AWS", password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("pushing a blob: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	desc := `{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + empty + `","size":2}`
+	manifest := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x","config":` + desc + `,"layers":[` + desc + `]}`
+	body, _ := json.Marshal(map[string]string{"repositoryName": "app", "imageTag": "v1", "imageManifest": manifest})
+	call("PutImage", string(body))
+
+	sig := call("DescribeImageSigningStatus", `{"repositoryName":"app","imageId":{"imageTag":"v1"}}`)["signingStatuses"].([]any)
+	if len(sig) != 1 || sig[0].(map[string]any)["status"] != "FAILED" || sig[0].(map[string]any)["failureCode"] != "SIGNING_FAILED" {
+		t.Errorf("signing statuses %v", sig)
+	}
+	rep := call("DescribeImageReplicationStatus", `{"repositoryName":"app","imageId":{"imageTag":"v1"}}`)["replicationStatuses"].([]any)
+	var got []string
+	for _, r := range rep {
+		m := r.(map[string]any)
+		got = append(got, fmt.Sprint(m["region"], " ", m["status"], " ", m["failureCode"]))
+	}
+	if want := []string{"us-west-2 IN_PROGRESS <nil>", "eu-west-1 FAILED REPLICATION_FAILED"}; !slices.Equal(got, want) {
+		t.Errorf("replication statuses %q, want %q", got, want)
 	}
 }

@@ -57,6 +57,11 @@ type run struct {
 	// image (nil: the inputs name no image)
 	img *imageRun
 
+	// the signing and replication gates (gates.go)
+	gates  *gateRun
+	signed bool // the signing gate let the tags be written
+	tagged bool // the tags phase wrote (or found) every tag
+
 	// repository
 	res  *reconcile.Result
 	repo reconcile.Repository // the repository's address: outputs, summary, image URIs
@@ -92,8 +97,8 @@ func (r *run) fail(ctx context.Context, p diagnose.Phase, err error) error {
 // phases runs the phases in order until one fails.
 func (r *run) phases(ctx context.Context) error {
 	for _, phase := range []func(context.Context) error{
-		r.inputs, r.credentials, r.prepareImage, r.repository,
-		r.push, r.referrers, r.scanGate, r.tags, r.outputs, r.summary,
+		r.inputs, r.credentials, r.prepareImage, r.gateSetup, r.repository,
+		r.push, r.referrers, r.scanGate, r.signingGate, r.tags, r.outputs, r.summary,
 	} {
 		if err := phase(ctx); err != nil {
 			return err

@@ -12,14 +12,21 @@
 //     digest known, every tag looked up, the SBOM and provenance checked.
 //     It comes before the repository's writes, so a bad source or an
 //     immutable tag in the way changes nothing in AWS.
-//  4. repository: read the repository and write what differs
+//  4. gate set-up, reading only: with require_signature or
+//     wait_for_replication, the registry's signing configuration and
+//     replication rules must cover the repository (internal/gates).
+//  5. repository: read the repository and write what differs
 //     (internal/reconcile).
-//  5. push: the image by digest, no tag; then the referrers (SBOM and
+//  6. push: the image by digest, no tag; then the referrers (SBOM and
 //     provenance) by digest.
-//  6. scan: wait for the scan of what was pushed and apply the gate.
-//  7. tags: written only when the gate let them; withheld otherwise.
-//  8. outputs: the SARIF file and the scan log, then the step outputs.
-//  9. summary: the job summary, built once from the run's state.
+//  7. scan: wait for the scan of what was pushed and apply the gate.
+//  8. signature: with require_signature, wait for ECR managed signing to
+//     sign the image.
+//  9. tags: written only when the scan and signing gates let them;
+//     withheld otherwise.
+//  10. outputs: the SARIF file and the scan log, the replication gate
+//     (with wait_for_replication), then the step outputs.
+//  11. summary: the job summary, built once from the run's state.
 //
 // A phase that fails returns an error; the run's exit method is the one
 // place that turns the run's end (a failure, failures after the push that

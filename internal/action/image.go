@@ -22,7 +22,6 @@ import (
 	"github.com/org/ecr-action/internal/dockerengine"
 	"github.com/org/ecr-action/internal/image"
 	"github.com/org/ecr-action/internal/report"
-	"github.com/org/ecr-action/internal/scan"
 	"github.com/org/ecr-action/internal/settle"
 	"github.com/org/ecr-action/internal/units"
 )
@@ -305,10 +304,10 @@ func (r *run) tags(ctx context.Context) error {
 	if img == nil {
 		return nil
 	}
-	if r.scanErr != nil || r.scan.verdict.Gate == scan.GateFailed {
+	if !r.scanPassed() || !r.signed {
 		if img.plan.Writes() {
 			img.withheld = true
-			r.wf.Infof("no tag written: the scan gate did not pass, so %s stays in the repository by digest only", img.pushed.Digest)
+			r.wf.Infof("no tag written: %s, so %s stays in the repository by digest only", r.gates.withheld(r.scanPassed()), img.pushed.Digest)
 		}
 		return nil
 	}
@@ -318,6 +317,7 @@ func (r *run) tags(ctx context.Context) error {
 	if err != nil {
 		return r.fail(ctx, diagnose.Tags, err)
 	}
+	r.tagged = true
 	return nil
 }
 

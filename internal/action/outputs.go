@@ -62,10 +62,17 @@ func (r *run) outputs(ctx context.Context) error {
 		if err != nil {
 			r.late = append(r.late, failure{"SARIF report", err.Error()})
 		}
-		if err := r.logScan(ctx); err != nil {
+		if r.gates.stopsWrites() {
+			r.wf.Infof("the scan result is not logged: the signing gate ended on an error, and the run writes nothing more")
+		} else if err := r.logScan(ctx); err != nil {
 			title, msg := diagnose.Failure(diagnose.ScanLog, err, ctx.Err() != nil, diagnose.Facts{})
 			r.late = append(r.late, failure{title, msg})
 		}
+	}
+	// The replication gate, before the outputs: they name each replica.
+	if r.sum != nil {
+		r.gates.replication(ctx, r.clk, r.wf, r.client, r.sum.Digest, r.tagged)
+		r.late = append(r.late, r.gates.failures()...)
 	}
 	for _, o := range r.outputList(sarifFile) {
 		if err := r.wf.SetOutput(o.name, o.value); err != nil {
@@ -111,6 +118,9 @@ func (r *run) outputList(sarifFile string) []output {
 	} else if r.img == nil {
 		out = append(out, output{"scan_gate", string(scan.GateSkipped)})
 	}
+	if r.sum != nil && r.gates != nil {
+		out = append(out, r.gates.outputs()...)
+	}
 	return out
 }
 
@@ -133,6 +143,11 @@ func (r *run) summary(context.Context) error {
 	}
 	if r.scan != nil {
 		s += "\n" + renderScan(r.scan, r.repo)
+	}
+	if r.gates != nil {
+		if g := r.gates.summary(); g != "" {
+			s += "\n" + g
+		}
 	}
 	if err := r.wf.AppendSummary(s); err != nil {
 		return &failure{"Job summary", err.Error()}

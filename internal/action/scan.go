@@ -321,3 +321,8 @@ func renderScan(o *scanOutcome, repo reconcile.Repository) string {
 	}
 	return report.RenderScan(s)
 }
+
+// scanPassed reports whether the scan gate lets the tags be written.
+func (r *run) scanPassed() bool {
+	return r.scanErr == nil && r.scan != nil && r.scan.verdict.Gate != scan.GateFailed
+}

@@ -65,6 +65,9 @@ type Config struct {
 	// the pushed image as OCI referrers (inputs sbom and provenance).
 	SBOM, Provenance bool
 
+	// Gates are the signing and replication waits (gates.go).
+	Gates Gates
+
 	// Warnings are problems that do not stop the run (an ignored input).
 	Warnings []string
 }
@@ -173,6 +176,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	// What the run attaches to the pushed image.
 	c.SBOM = l.boolean("sbom")
 	c.Provenance = l.boolean("provenance")
+
+	// Waiting for ECR's managed signing and replication of the image.
+	c.Gates = loadGates(l.withDefault, l.boolean, l.bad, c.Image != nil)
 
 	if len(l.errs) > 0 {
 		return nil, l.errs

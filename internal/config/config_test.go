@@ -81,6 +81,7 @@ func TestLoadSeedExample(t *testing.T) {
 		Workspace: wd,
 		Scan:      Scan{Wait: WaitAuto, Timeout: 10 * time.Minute, Threshold: scan.Critical, LogRetentionDays: 30},
 		SBOM:      true, Provenance: true,
+		Gates: Gates{SignatureTimeout: 10 * time.Minute, ReplicationTimeout: 30 * time.Minute},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(seed) (-want +got):\n%s", diff)

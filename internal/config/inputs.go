@@ -61,6 +61,10 @@ func Definitions() []InputDef {
 		{Name: "scan_log_retention_days", Default: "30", Description: "Retention of scan_log_group in days, one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …, 3653), or 0 to never expire."},
 		{Name: "sbom", Default: "true", Description: "Attach an SPDX 2.3 JSON SBOM (OS packages from dpkg and apk databases, Go modules from Go binaries) to every image pushed, as an OCI referrer of its manifest (one per platform of an index), before any tag is written: true (the default) or false. A retag attaches none."},
 		{Name: "provenance", Default: "true", Description: "Attach an unsigned in-toto SLSA v1 provenance statement describing the run (repository, commit, workflow, run, inputs, base image) to the pushed image, as an OCI referrer, before any tag is written: true (the default) or false. A retag attaches none."},
+		{Name: "require_signature", Default: "false", Description: "Before any tag is written, wait for ECR managed signing to report the pushed image signed (DescribeImageSigningStatus COMPLETE for every signing profile that covers the repository): true or false (the default). The registry needs a signing configuration with a rule for the repository, checked before anything is written; a FAILED signature or a timeout fails the step and writes no tag."},
+		{Name: "signature_timeout", Default: "10m", Description: "How long require_signature waits for the signature, a duration from 10s to 6h (e.g. 90s, 10m)."},
+		{Name: "wait_for_replication", Default: "false", Description: "After the tags are written, wait for ECR to report the image replicated (DescribeImageReplicationStatus COMPLETE) to every destination of the registry's replication rules that cover the repository, and output each destination's image URI in replicated_image_uris: true or false (the default). A FAILED destination or a timeout fails the step; the outputs are still set."},
+		{Name: "replication_timeout", Default: "30m", Description: "How long wait_for_replication waits, a duration from 10s to 6h (e.g. 5m, 30m)."},
 	}
 }
 

@@ -26,6 +26,7 @@ type Phase int
 const (
 	Credentials Phase = iota // loading the AWS configuration
 	OpenImage                // opening the image and planning its tags
+	GateSetup                // reading the registry's signing and replication set-up
 	Reconcile                // reconciling the repository's settings
 	Push                     // uploading the image by digest
 	Referrers                // attaching the SBOM and provenance
@@ -66,6 +67,15 @@ var phases = map[Phase]struct {
 		cancel: func(Facts) string { return cancelPrefix + "while opening the image. " + nothingChanged },
 		fail: func(err error, _ Facts) (string, string) {
 			title, msg := Step(err, "Image")
+			return title, msg + "\n\n" + nothingChanged
+		},
+	},
+	GateSetup: {
+		cancel: func(Facts) string {
+			return cancelPrefix + "while reading the registry's signing and replication configuration. " + nothingChanged
+		},
+		fail: func(err error, _ Facts) (string, string) {
+			title, msg := Step(err, "Gates")
 			return title, msg + "\n\n" + nothingChanged
 		},
 	},

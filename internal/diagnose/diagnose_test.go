@@ -112,6 +112,12 @@ func TestFailure(t *testing.T) {
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) before the tags were written. The image sha256:1 is in the repository by digest only: no tag was written. Re-run to finish."},
 		{"cancel: tags", Tags, context.Canceled, true, Facts{Digest: "sha256:1"},
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while writing the tags. The image sha256:1 is complete in the repository; some of its tags may have been written. Re-run to write the rest."},
+		{"gates: no signing configuration", GateSetup, &StepError{Kind: SigningGate, Err: errors.New("the registry has no signing configuration")}, false, Facts{},
+			"Signing gate", "the registry has no signing configuration\n\nNothing was changed in AWS."},
+		{"gates: replication denied", GateSetup, &StepError{Kind: ReplicationGate, Err: awsErr("ECR", "DescribeRegistry", "AccessDeniedException", "no")}, false, Facts{},
+			"Replication gate", awsErr("ECR", "DescribeRegistry", "AccessDeniedException", "no").Error() + "\n\nThe credentials lack ecr:DescribeRegistry. Add it to the role's policy (the README lists the minimal policy).\n\nNothing was changed in AWS."},
+		{"cancel: gates", GateSetup, context.Canceled, true, Facts{},
+			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while reading the registry's signing and replication configuration. Nothing was changed in AWS."},
 		{"cancel: scan log", ScanLog, context.Canceled, true, Facts{},
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while logging the scan result; the image and its tags are in place."},
 	} {
@@ -135,7 +141,7 @@ func TestEveryPhaseAndStepHasARow(t *testing.T) {
 			t.Errorf("phase %d has no row", p)
 		}
 	}
-	for k := RegistryLogin; k <= ScanGate; k++ {
+	for k := RegistryLogin; k <= ReplicationGate; k++ {
 		if steps[k].title == "" {
 			t.Errorf("step kind %d has no title", k)
 		}

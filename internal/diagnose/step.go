@@ -34,6 +34,8 @@ const (
 	Provenance                            // making the provenance statement
 	ProvenanceContext                     // the GitHub context the provenance is made from
 	ScanGate                              // the scan gate cannot be applied
+	SigningGate                           // the signing gate: its set-up or its wait
+	ReplicationGate                       // the replication gate: its set-up or its wait
 )
 
 // steps are the titles and remedies of the image steps. registry: the
@@ -62,7 +64,9 @@ var steps = map[StepKind]struct {
 	Provenance: {title: "Provenance"},
 	ProvenanceContext: {title: "Provenance",
 		remedy: "The provenance statement is made from the GitHub Actions context (GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_REF, GITHUB_WORKFLOW_REF, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL). Outside GitHub Actions, set provenance: false. Nothing was changed in AWS"},
-	ScanGate: {title: "Scan"},
+	ScanGate:        {title: "Scan"},
+	SigningGate:     {title: "Signing gate"},
+	ReplicationGate: {title: "Replication gate"},
 }
 
 // StepError is a failed image step: which step, what it was about, and

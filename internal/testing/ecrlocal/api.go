@@ -57,6 +57,14 @@ func operations() map[string]operation {
 		"ListImageReferrers":                      (*Server).listImageReferrers,
 		"UpdateImageStorageClass":                 (*Server).updateImageStorageClass,
 		"BatchGetRepositoryScanningConfiguration": (*Server).batchGetRepositoryScanningConfiguration,
+
+		"PutSigningConfiguration":        (*Server).putSigningConfiguration,
+		"GetSigningConfiguration":        (*Server).getSigningConfiguration,
+		"DeleteSigningConfiguration":     (*Server).deleteSigningConfiguration,
+		"DescribeImageSigningStatus":     (*Server).describeImageSigningStatus,
+		"PutReplicationConfiguration":    (*Server).putReplicationConfiguration,
+		"DescribeRegistry":               (*Server).describeRegistry,
+		"DescribeImageReplicationStatus": (*Server).describeImageReplicationStatus,
 	}
 }
 

@@ -34,8 +34,12 @@
 //     DescribeImages and ListImages return images in push order.
 //   - Blobs are served directly, not redirected to S3.
 //   - The layer-upload API operations (InitiateLayerUpload, UploadLayerPart,
-//     CompleteLayerUpload, GetDownloadUrlForLayer), replication and
-//     pull-through cache are not implemented and answer UnknownOperationException.
+//     CompleteLayerUpload, GetDownloadUrlForLayer) and pull-through cache
+//     are not implemented and answer UnknownOperationException.
+//   - Managed signing and replication (signing.go, replication.go) model
+//     the configurations and the per-image statuses only: nothing is signed
+//     or copied. Statuses change after Options.SigningDelay and per
+//     destination Options.Replication delays, ending COMPLETE or FAILED.
 //   - Scanning matches OS packages only (dpkg: var/lib/dpkg/status and
 //     status.d/; apk: lib/apk/db/installed), by binary package name, against
 //     the given database instead of ECR's or Inspector's feeds; no language

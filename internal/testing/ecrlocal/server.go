@@ -3,6 +3,7 @@ package ecrlocal
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -44,6 +45,17 @@ type Options struct {
 	// other call, API and registry, after CreateRepository (ECR creates
 	// repositories asynchronously; see consistency.go); default 0.
 	CreateDelay time.Duration
+
+	// SigningDelay is how long a pushed image's managed signing stays
+	// IN_PROGRESS (signing.go); default 0. SigningFailure, when set, is the
+	// failureCode of a FAILED status every signing ends in instead of
+	// COMPLETE (e.g. "SIGNING_PROFILE_ACCESS_DENIED").
+	SigningDelay   time.Duration
+	SigningFailure string
+	// Replication is how replication to each destination goes
+	// (replication.go), keyed "ACCOUNT/REGION" or "REGION" (any registry);
+	// a destination without an entry is COMPLETE at once.
+	Replication map[string]ReplicationBehavior
 }
 
 // Defaults used when Options leave a field empty.
@@ -103,6 +115,12 @@ type Server struct {
 	restoreDelay    time.Duration     // see Options.RestoreDelay
 	noDigestScan    bool              // see Options.NoDigestPushScan
 	accountSettings map[string]string // PutAccountSetting values; guarded by mu
+
+	signing              *signingConfigJSON // nil = none; guarded by mu
+	signingDelay         time.Duration
+	signingFailure       string
+	replication          replicationConfigJSON // guarded by mu
+	replicationBehaviors map[string]ReplicationBehavior
 }
 
 // New returns a Server and starts its scan worker. Close stops the worker
@@ -125,6 +143,14 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ScanDelay < 0 {
 		return nil, fmt.Errorf("scan delay %v is negative", opts.ScanDelay)
+	}
+	if opts.SigningDelay < 0 {
+		return nil, fmt.Errorf("signing delay %v is negative", opts.SigningDelay)
+	}
+	for dest, b := range opts.Replication {
+		if b.Delay < 0 {
+			return nil, fmt.Errorf("replication delay %v of %s is negative", b.Delay, dest)
+		}
 	}
 	if err := validateCreateDelay(opts.CreateDelay); err != nil {
 		return nil, err
@@ -169,6 +195,11 @@ func New(opts Options) (*Server, error) {
 		restoreDelay:    opts.RestoreDelay,
 		noDigestScan:    opts.NoDigestPushScan,
 		accountSettings: map[string]string{},
+
+		signingDelay:         opts.SigningDelay,
+		signingFailure:       opts.SigningFailure,
+		replication:          replicationConfigJSON{Rules: []replicationRuleJSON{}},
+		replicationBehaviors: maps.Clone(opts.Replication),
 	}
 	go s.runScans()
 	return s, nil

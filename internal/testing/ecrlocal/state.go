@@ -51,6 +51,9 @@ type image struct {
 	activeAt    time.Time // when an ACTIVATING image becomes ACTIVE
 	archivedAt  time.Time
 	activatedAt time.Time
+
+	signatures []signature // managed signing (signing.go)
+	replicas   []replica   // replication (replication.go)
 }
 
 func newRepository(name string, now time.Time) *repository {
@@ -257,6 +260,8 @@ func (s *Server) putImage(p putRequest) (putResult, *apiError) {
 		if p.tag != "" || !s.noDigestScan {
 			s.scanOnPushLocked(r, img)
 		}
+		s.signOnPushLocked(r, img)
+		s.replicateOnPushLocked(r, img)
 	}
 	if p.tag != "" {
 		r.byTag[p.tag] = digest

@@ -1,0 +1,312 @@
+package action
+
+// The signing and replication gates (internal/gates), wired into the run
+// with four calls:
+//
+//  1. checkGates (the gateSetup phase), before the first write: the registry must be set up for
+//     each gate the inputs ask for (a signing configuration with a rule for
+//     the repository; a replication rule for it), else nothing is changed.
+//  2. gateRun.signature, after the scan gate passes and before the tags: a
+//     signature that fails or does not come in time withholds every tag
+//     (the image stays in the repository by digest only).
+//  3. gateRun.replication, after the tags and the scan log, before the
+//     outputs: waits for every destination, then the outputs give each
+//     replicated image's URI. A failure fails the step, outputs set.
+//  4. gateRun.outputs, gateRun.summary and gateRun.failures feed the
+//     outputs, the job summary and the step's late failures.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/org/ecr-action/internal/clock"
+	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/diagnose"
+	"github.com/org/ecr-action/internal/gates"
+	"github.com/org/ecr-action/internal/markdown"
+	"github.com/org/ecr-action/internal/report"
+)
+
+// gateRun is the state of the run's signing and replication gates.
+type gateRun struct {
+	cfg        config.Gates
+	repository string
+	profiles   []string            // signing profiles covering the repository
+	dests      []gates.Destination // replication destinations of the repository
+
+	sig        *gates.SigningResult
+	sigErr     error
+	sigSkipped string // why the signature was not waited for, when required
+
+	repl        *gates.ReplicationResult
+	replErr     error
+	replSkipped string
+}
+
+// checkGates reads the registry's signing and replication configuration
+// for the gates the inputs ask for. Call it before the first write; an
+// error means the run must stop with nothing changed.
+func checkGates(ctx context.Context, wf *report.Workflow, cfg *config.Config, client *ecr.Client) (*gateRun, error) {
+	g := &gateRun{cfg: cfg.Gates, repository: cfg.Repository}
+	if cfg.Image == nil || (!g.cfg.RequireSignature && !g.cfg.WaitForReplication) {
+		return g, nil
+	}
+	if g.cfg.RequireSignature {
+		profiles, err := gates.CheckSigning(ctx, client, cfg.Repository)
+		if err != nil {
+			return nil, &diagnose.StepError{Kind: diagnose.SigningGate, Err: err}
+		}
+		g.profiles = profiles
+		wf.Infof("require_signature: ECR managed signing covers %s with %s", cfg.Repository, strings.Join(profiles, ", "))
+	}
+	if g.cfg.WaitForReplication {
+		dests, err := gates.CheckReplication(ctx, client, cfg.Repository)
+		if err != nil {
+			return nil, &diagnose.StepError{Kind: diagnose.ReplicationGate, Err: err}
+		}
+		g.dests = dests
+		var names []string
+		for _, d := range dests {
+			names = append(names, d.String())
+		}
+		wf.Infof("wait_for_replication: ECR replicates %s to %s", cfg.Repository, strings.Join(names, ", "))
+	}
+	return g, nil
+}
+
+// signature runs the signing gate and reports whether the tags may be
+// written: true when require_signature is false or the image is signed.
+// scanPassed false (the scan gate failed or could not decide) skips the
+// wait: no tag is written either way.
+func (g *gateRun) signature(ctx context.Context, clk clock.Clock, wf *report.Workflow, client *ecr.Client, digest string, scanPassed bool) bool {
+	if !g.cfg.RequireSignature {
+		return true
+	}
+	if !scanPassed {
+		g.sigSkipped = "the scan gate did not pass"
+		return false
+	}
+	end := wf.Group("Signature")
+	defer end()
+	g.sig, g.sigErr = gates.WaitSigned(ctx, client, gates.SigningOptions{
+		Repository: g.repository, Digest: digest, Profiles: g.profiles,
+		Pace: gates.Pace{Timeout: g.cfg.SignatureTimeout, Clock: clk},
+		Logf: wf.Infof,
+	})
+	if g.sigErr != nil {
+		return false
+	}
+	wf.Infof("signature of %s: %s after %.1f s", digest, g.sig.Outcome, g.sig.Waited.Seconds())
+	return g.sig.Outcome == gates.SignatureSigned
+}
+
+// stopsWrites reports whether a gate ended on an error (a permission
+// denied, a cancel): the run then writes nothing more, the scan log
+// included.
+func (g *gateRun) stopsWrites() bool { return g != nil && g.sigErr != nil }
+
+// withheld says why no tag was written, for the log.
+func (g *gateRun) withheld(scanPassed bool) string {
+	if !scanPassed || g == nil {
+		return "the scan gate did not pass"
+	}
+	return "the signing gate did not pass"
+}
+
+// replication runs the replication gate once the tags are in place.
+func (g *gateRun) replication(ctx context.Context, clk clock.Clock, wf *report.Workflow, client *ecr.Client, digest string, tagsWritten bool) {
+	if !g.cfg.WaitForReplication {
+		return
+	}
+	if !tagsWritten {
+		g.replSkipped = "no tag was written"
+		return
+	}
+	end := wf.Group("Replication")
+	defer end()
+	g.repl, g.replErr = gates.WaitReplicated(ctx, client, gates.ReplicationOptions{
+		Repository: g.repository, Digest: digest, Destinations: g.dests,
+		Pace: gates.Pace{Timeout: g.cfg.ReplicationTimeout, Clock: clk},
+		Logf: wf.Infof,
+	})
+	if g.replErr == nil {
+		wf.Infof("replication of %s: %d of %d destination(s) complete after %.1f s", digest, len(g.repl.Complete()), len(g.repl.Destinations), g.repl.Waited.Seconds())
+	}
+}
+
+// The replication_status output's values.
+const (
+	replicationComplete = "complete"
+	replicationFailed   = "failed"
+	replicationTimedOut = "timed_out"
+	replicationSkipped  = "skipped"
+)
+
+func (g *gateRun) signatureStatus() string {
+	switch {
+	case !g.cfg.RequireSignature || g.sigSkipped != "":
+		return gates.SignatureSkipped
+	case g.sigErr != nil:
+		return gates.SignatureFailed
+	}
+	return g.sig.Outcome
+}
+
+func (g *gateRun) replicationStatus() string {
+	switch {
+	case !g.cfg.WaitForReplication || g.replSkipped != "":
+		return replicationSkipped
+	case g.replErr != nil && g.repl == nil:
+		return replicationFailed
+	case g.repl.OK() && g.replErr == nil:
+		return replicationComplete
+	case g.repl.TimedOut:
+		return replicationTimedOut
+	}
+	return replicationFailed
+}
+
+// outputs are signature_status, replication_status and
+// replicated_image_uris (one per line, each pinned by digest).
+func (g *gateRun) outputs() []output {
+	var uris []string
+	if g.repl != nil {
+		for _, d := range g.repl.Complete() {
+			uris = append(uris, d.URI)
+		}
+	}
+	return []output{
+		{"signature_status", g.signatureStatus()},
+		{"replication_status", g.replicationStatus()},
+		{"replicated_image_uris", strings.Join(uris, "\n")},
+	}
+}
+
+// failures are the gates' reasons to fail the step.
+func (g *gateRun) failures() []failure {
+	var out []failure
+	switch {
+	case g.sigErr != nil && errors.Is(g.sigErr, context.Canceled):
+		out = append(out, failure{"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while waiting for the signature: no tag was written."})
+	case g.sigErr != nil:
+		title, msg := diagnose.Step(g.sigErr, "Signing gate")
+		out = append(out, failure{title, msg + "\n\nThe image is in the repository by digest only: no tag was written."})
+	case g.sig != nil && g.sig.Outcome != gates.SignatureSigned:
+		title := "Signature failed"
+		if g.sig.Outcome == gates.SignatureTimedOut {
+			title = "Signature timed out"
+		}
+		out = append(out, failure{title, g.sig.Message(g.cfg.SignatureTimeout) + "\n\nThe image is in the repository by digest only: no tag was written."})
+	}
+	switch {
+	case g.replErr != nil && errors.Is(g.replErr, context.Canceled):
+		out = append(out, failure{"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while waiting for replication; the image and its tags are in place in the source repository."})
+	case g.replErr != nil:
+		title, msg := diagnose.Step(g.replErr, "Replication gate")
+		out = append(out, failure{title, msg + "\n\nThe image and its tags are in place in the source repository; its replication was not confirmed."})
+	case g.repl != nil && !g.repl.OK():
+		title := "Replication failed"
+		if g.replicationStatus() == replicationTimedOut {
+			title = "Replication timed out"
+		}
+		out = append(out, failure{title, g.repl.Message(g.cfg.ReplicationTimeout)})
+	}
+	return out
+}
+
+// summary is the job summary's section on the gates; "" when neither was
+// asked for.
+func (g *gateRun) summary() string {
+	if !g.cfg.RequireSignature && !g.cfg.WaitForReplication {
+		return ""
+	}
+	var b strings.Builder
+	if g.cfg.RequireSignature {
+		b.WriteString("## Signature\n\n")
+		switch {
+		case g.sigSkipped != "":
+			fmt.Fprintf(&b, "Not waited for: %s, so no tag was written.\n", g.sigSkipped)
+		case g.sigErr != nil:
+			fmt.Fprintf(&b, "**Could not be read**: %s\n", cell(g.sigErr.Error()))
+		default:
+			fmt.Fprintf(&b, "**%s** after %.1f s (signature_timeout %s).\n\n", g.sig.Outcome, g.sig.Waited.Seconds(), g.cfg.SignatureTimeout)
+			b.WriteString("| Signing profile | Status | Failure |\n|---|---|---|\n")
+			for _, p := range g.sig.Profiles {
+				st := p.Status
+				if st == "" {
+					st = "not reported"
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(p.Profile), cell(st), cell(strings.TrimSpace(p.FailureCode+" "+p.FailureReason)))
+			}
+		}
+	}
+	if g.cfg.WaitForReplication {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("## Replication\n\n")
+		switch {
+		case g.replSkipped != "":
+			fmt.Fprintf(&b, "Not waited for: %s.\n", g.replSkipped)
+		case g.replErr != nil:
+			fmt.Fprintf(&b, "**Could not be read**: %s\n", cell(g.replErr.Error()))
+		default:
+			fmt.Fprintf(&b, "**%s**: %d of %d destination(s) complete after %.1f s (replication_timeout %s).\n\n", g.replicationStatus(), len(g.repl.Complete()), len(g.repl.Destinations), g.repl.Waited.Seconds(), g.cfg.ReplicationTimeout)
+			b.WriteString("| Region | Registry | Status | Image |\n|---|---|---|---|\n")
+			for _, d := range g.repl.Destinations {
+				st := d.Status
+				if st == "" {
+					st = "not reported"
+				}
+				if d.FailureCode != "" {
+					st += " (" + d.FailureCode + ")"
+				}
+				uri := "—"
+				if d.URI != "" {
+					uri = cell(d.URI)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(d.Region), cell(d.RegistryID), cell(st), uri)
+			}
+		}
+	}
+	return b.String()
+}
+
+// cell makes text safe in a Markdown table cell, at most 300 characters
+// of it.
+func cell(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return markdown.Cell(s)
+}
+
+// gateSetup reads the registry's signing and replication set-up for the
+// gates the inputs ask for, before the first write.
+func (r *run) gateSetup(ctx context.Context) error {
+	g, err := checkGates(ctx, r.wf, r.cfg, r.client)
+	if err != nil {
+		return r.fail(ctx, diagnose.GateSetup, err)
+	}
+	r.gates = g
+	return nil
+}
+
+// signingGate waits for the signature of the pushed image, when
+// require_signature asks for it and the scan gate passed.
+func (r *run) signingGate(ctx context.Context) error {
+	if r.img == nil {
+		return nil
+	}
+	r.signed = r.gates.signature(ctx, r.clk, r.wf, r.client, r.img.pushed.Digest, r.scanPassed())
+	if ctx.Err() != nil {
+		// Cancelled during the wait: it reads as a cancel before the tags.
+		return r.fail(ctx, diagnose.Scan, ctx.Err())
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package gates
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+)
+
+// ReplicationAPI is the part of the ECR client the replication gate calls.
+type ReplicationAPI interface {
+	DescribeRegistry(context.Context, *ecr.DescribeRegistryInput, ...func(*ecr.Options)) (*ecr.DescribeRegistryOutput, error)
+	DescribeImageReplicationStatus(context.Context, *ecr.DescribeImageReplicationStatusInput, ...func(*ecr.Options)) (*ecr.DescribeImageReplicationStatusOutput, error)
+}
+
+// Destination is where ECR replicates an image to.
+type Destination struct {
+	Region     string
+	RegistryID string
+}
+
+func (d Destination) String() string { return d.RegistryID + " in " + d.Region }
+
+// ErrNoReplication: wait_for_replication is true, but no replication rule
+// of the registry covers the repository.
+var ErrNoReplication = errors.New("no replication rule covers the repository")
+
+// ReplicationSetupError says why nothing would be replicated; it wraps
+// ErrNoReplication.
+type ReplicationSetupError struct{ Msg string }
+
+func (e *ReplicationSetupError) Error() string { return e.Msg }
+func (e *ReplicationSetupError) Unwrap() error { return ErrNoReplication }
+
+// CheckReplication reads the registry's replication configuration
+// (DescribeRegistry) and returns the distinct destinations of the rules
+// that cover repository: a rule without repository filters covers every
+// repository, a PREFIX_MATCH filter those whose name starts with it. No
+// such destination is a *ReplicationSetupError. Run it before the first
+// write.
+func CheckReplication(ctx context.Context, api ReplicationAPI, repository string) ([]Destination, error) {
+	out, err := api.DescribeRegistry(ctx, &ecr.DescribeRegistryInput{})
+	if err != nil {
+		return nil, err
+	}
+	var dests []Destination
+	rules := 0
+	if out.ReplicationConfiguration != nil {
+		for _, r := range out.ReplicationConfiguration.Rules {
+			rules++
+			if !prefixCovers(r.RepositoryFilters, repository) {
+				continue
+			}
+			for _, d := range r.Destinations {
+				dest := Destination{Region: aws.ToString(d.Region), RegistryID: aws.ToString(d.RegistryId)}
+				if !slices.Contains(dests, dest) {
+					dests = append(dests, dest)
+				}
+			}
+		}
+	}
+	if len(dests) == 0 {
+		what := "has no replication rules"
+		if rules > 0 {
+			what = fmt.Sprintf("has %d replication rule(s), none of whose repository filters (PREFIX_MATCH) covers %s", rules, repository)
+		}
+		return nil, &ReplicationSetupError{Msg: fmt.Sprintf("wait_for_replication is true, but the registry %s (DescribeRegistry), so ECR replicates none of the repository's images. Add a replication rule for the repository (ECR > Private registry > Settings > Replication, or aws ecr put-replication-configuration), or remove wait_for_replication.", what)}
+	}
+	return dests, nil
+}
+
+func prefixCovers(filters []types.RepositoryFilter, repository string) bool {
+	if len(filters) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(filters, func(f types.RepositoryFilter) bool {
+		return strings.HasPrefix(repository, aws.ToString(f.Filter))
+	})
+}
+
+// DestinationStatus is one destination's replication of the image.
+type DestinationStatus struct {
+	Destination
+	Status      string // IN_PROGRESS, COMPLETE or FAILED; "" = not reported yet
+	FailureCode string
+	URI         string // the image in the destination, pinned by digest
+}
+
+// ReplicationResult is the outcome of WaitReplicated.
+type ReplicationResult struct {
+	Digest       string
+	Destinations []DestinationStatus // the expected ones first, then any other ECR reported
+	TimedOut     bool
+	Waited       time.Duration
+}
+
+// Complete returns the destinations that report COMPLETE.
+func (r *ReplicationResult) Complete() []DestinationStatus {
+	var out []DestinationStatus
+	for _, d := range r.Destinations {
+		if d.Status == string(types.ReplicationStatusComplete) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// OK reports whether every destination is COMPLETE.
+func (r *ReplicationResult) OK() bool {
+	return !r.TimedOut && len(r.Complete()) == len(r.Destinations)
+}
+
+// ReplicationOptions configure WaitReplicated.
+type ReplicationOptions struct {
+	Repository   string
+	Digest       string
+	Destinations []Destination // from CheckReplication
+	Pace         Pace
+	Logf         func(format string, args ...any) // nil = silent
+}
+
+// WaitReplicated waits until every destination reports a final status
+// (COMPLETE or FAILED) or the timeout passes; it keeps waiting for the
+// others after one FAILED, so the result has every URI there is to give.
+// Errors are those no retry fixes and the context's end.
+func WaitReplicated(ctx context.Context, api ReplicationAPI, o ReplicationOptions) (*ReplicationResult, error) {
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	res := &ReplicationResult{Digest: o.Digest}
+	for _, d := range o.Destinations {
+		res.Destinations = append(res.Destinations, DestinationStatus{Destination: d})
+	}
+	last := ""
+	waited, err := poll(ctx, o.Pace, func(ctx context.Context) (bool, error) {
+		out, err := api.DescribeImageReplicationStatus(ctx, &ecr.DescribeImageReplicationStatusInput{
+			RepositoryName: aws.String(o.Repository),
+			ImageId:        &types.ImageIdentifier{ImageDigest: aws.String(o.Digest)},
+		})
+		if err != nil {
+			if Retryable(err) {
+				o.Logf("DescribeImageReplicationStatus: %v; reading again", err)
+			}
+			return false, err
+		}
+		for _, s := range out.ReplicationStatuses {
+			ds := DestinationStatus{Destination: Destination{Region: aws.ToString(s.Region), RegistryID: aws.ToString(s.RegistryId)}, Status: string(s.Status), FailureCode: aws.ToString(s.FailureCode)}
+			if i := slices.IndexFunc(res.Destinations, func(d DestinationStatus) bool { return d.Destination == ds.Destination }); i >= 0 {
+				res.Destinations[i] = ds
+			} else {
+				res.Destinations = append(res.Destinations, ds)
+			}
+		}
+		if s := describeDestinations(res.Destinations); s != last {
+			o.Logf("replication of %s: %s", o.Digest, s)
+			last = s
+		}
+		for _, d := range res.Destinations {
+			if d.Status != string(types.ReplicationStatusComplete) && d.Status != string(types.ReplicationStatusFailed) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	res.Waited = waited
+	for i := range res.Destinations {
+		if d := &res.Destinations[i]; d.Status == string(types.ReplicationStatusComplete) {
+			d.URI = ImageURI(d.Destination, o.Repository, o.Digest)
+		}
+	}
+	switch {
+	case errors.Is(err, errTimedOut):
+		res.TimedOut = true
+		return res, nil
+	case err != nil:
+		return res, err
+	}
+	return res, nil
+}
+
+func describeDestinations(ds []DestinationStatus) string {
+	var parts []string
+	for _, d := range ds {
+		st := d.Status
+		if st == "" {
+			st = "not reported"
+		}
+		if d.FailureCode != "" {
+			st += " (" + d.FailureCode + ")"
+		}
+		parts = append(parts, d.Region+"/"+d.RegistryID+" "+st)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ImageURI is the image's URI in a destination registry, pinned by
+// digest: <registry>.dkr.ecr.<region>.<domain>/<repository>@<digest>, the
+// domain amazonaws.com.cn in the China regions, amazonaws.com elsewhere.
+// Replication keeps the repository name.
+func ImageURI(d Destination, repository, digest string) string {
+	domain := "amazonaws.com"
+	if strings.HasPrefix(d.Region, "cn-") {
+		domain = "amazonaws.com.cn"
+	}
+	return fmt.Sprintf("%s.dkr.ecr.%s.%s/%s@%s", d.RegistryID, d.Region, domain, repository, digest)
+}
+
+// Message says what a result that is not OK means; "" when it is.
+func (r *ReplicationResult) Message(timeout time.Duration) string {
+	if r.OK() {
+		return ""
+	}
+	var failed, pending, done []string
+	for _, d := range r.Destinations {
+		switch d.Status {
+		case string(types.ReplicationStatusComplete):
+			done = append(done, d.Destination.String())
+		case string(types.ReplicationStatusFailed):
+			failed = append(failed, fmt.Sprintf("%s (FAILED %s)", d.Destination, d.FailureCode))
+		default:
+			st := d.Status
+			if st == "" {
+				st = "not reported"
+			}
+			pending = append(pending, fmt.Sprintf("%s (%s)", d.Destination, st))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "The image %s is in the source repository and its tags are written, but it is not replicated everywhere.", r.Digest)
+	if len(failed) > 0 {
+		fmt.Fprintf(&b, "\nReplication failed to: %s. Check the destination registry's permissions policy (for another account) and the replication rule.", strings.Join(failed, ", "))
+	}
+	if len(pending) > 0 {
+		fmt.Fprintf(&b, "\nNot complete within replication_timeout (%s): %s. Raise replication_timeout, or re-run to wait again.", timeout, strings.Join(pending, ", "))
+	}
+	if len(done) > 0 {
+		fmt.Fprintf(&b, "\nReplicated (in replicated_image_uris): %s.", strings.Join(done, ", "))
+	} else {
+		b.WriteString("\nNo destination has the image yet; replicated_image_uris is empty.")
+	}
+	return b.String()
+}

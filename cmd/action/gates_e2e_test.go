@@ -287,7 +287,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		if out.Outputs["replication_status"] != "failed" || out.Outputs["replicated_image_uris"] != uri(out, euAccount, "eu-west-1") {
 			t.Errorf("outputs %v", out.Outputs)
 		}
-		if !strings.Contains(out.Summary, "FAILED (REPLICATION_DENIED)") {
+		if !strings.Contains(out.Summary, `FAILED (REPLICATION\_DENIED)`) {
 			t.Errorf("summary:\n%s", out.Summary)
 		}
 		if got := e.tags(t); len(got) != 2 {

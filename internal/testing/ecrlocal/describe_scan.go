@@ -4,8 +4,8 @@ package ecrlocal
 // scanning is AWS-native since the Clair engine was retired (2026-02-02), and
 // it "does not populate the imageScanStatus and imageScanFindingsSummary
 // fields in the DescribeImages response": its results come from
-// DescribeImageScanFindings only (ECR User Guide, image scanning; see
-// shared/design/ecr-rules.md). Enhanced scans keep both fields. The caller
+// DescribeImageScanFindings only (ECR User Guide, image scanning).
+// Enhanced scans keep both fields. The caller
 // holds s.mu.
 func (s *Server) describeImagesScan(r *repository, digest string) (*scanStatusJSON, *scanSummaryJSON) {
 	if rec, ok := r.scans[digest]; !ok || !rec.enhanced {

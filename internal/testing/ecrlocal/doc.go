@@ -19,8 +19,8 @@
 // repository is invisible to every other call for that long (see
 // consistency.go).
 //
-// It follows ECR's documented behaviour (see ../../shared/design/ecr-rules.md
-// and the ECR API Reference, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/):
+// It follows ECR's documented behaviour (the ECR User Guide and the ECR API
+// Reference, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/):
 // the same exception names and HTTP status codes, so the real SDK decodes
 // them into its typed errors. Its validation rules are its own (rules*.go),
 // written from the AWS documents and the API model, never the action's

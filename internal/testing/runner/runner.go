@@ -1,5 +1,6 @@
 // Package runner runs the action's binary the way the GitHub runner starts a
-// container action (see ../shared/design/runner-contract.md): a clean
+// container action (GitHub docs, "Creating a Docker container action" and
+// "Workflow commands for GitHub Actions"): a clean
 // environment with the runner's variables, every declared input as
 // INPUT_<NAME> (omitted ones as their default), fresh file-command files,
 // event.json, and the workspace as the working directory. The demo and the

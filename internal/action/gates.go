@@ -58,7 +58,11 @@ func checkGates(ctx context.Context, wf *report.Workflow, cfg *config.Config, cl
 	if g.cfg.RequireSignature {
 		profiles, err := gates.CheckSigning(ctx, client, cfg.Repository)
 		if err != nil {
-			return nil, &diagnose.StepError{Kind: diagnose.SigningGate, Err: err}
+			kind := diagnose.SigningGate
+			if errors.As(err, new(*gates.SigningSetupError)) {
+				kind = diagnose.SigningSetup
+			}
+			return nil, &diagnose.StepError{Kind: kind, Err: err}
 		}
 		g.profiles = profiles
 		wf.Infof("require_signature: ECR managed signing covers %s with %s", cfg.Repository, strings.Join(profiles, ", "))
@@ -66,7 +70,11 @@ func checkGates(ctx context.Context, wf *report.Workflow, cfg *config.Config, cl
 	if g.cfg.WaitForReplication {
 		dests, err := gates.CheckReplication(ctx, client, cfg.Repository)
 		if err != nil {
-			return nil, &diagnose.StepError{Kind: diagnose.ReplicationGate, Err: err}
+			kind := diagnose.ReplicationGate
+			if errors.As(err, new(*gates.ReplicationSetupError)) {
+				kind = diagnose.ReplicationSetup
+			}
+			return nil, &diagnose.StepError{Kind: kind, Err: err}
 		}
 		g.dests = dests
 		var names []string

@@ -112,8 +112,10 @@ func TestFailure(t *testing.T) {
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) before the tags were written. The image sha256:1 is in the repository by digest only: no tag was written. Re-run to finish."},
 		{"cancel: tags", Tags, context.Canceled, true, Facts{Digest: "sha256:1"},
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while writing the tags. The image sha256:1 is complete in the repository; some of its tags may have been written. Re-run to write the rest."},
-		{"gates: no signing configuration", GateSetup, &StepError{Kind: SigningGate, Err: errors.New("the registry has no signing configuration")}, false, Facts{},
-			"Signing gate", "the registry has no signing configuration\n\nNothing was changed in AWS."},
+		{"gates: no signing configuration", GateSetup, &StepError{Kind: SigningSetup, Err: errors.New("the registry has no signing configuration")}, false, Facts{},
+			"Signing gate", "the registry has no signing configuration\n\nrequire_signature is true: set up ECR managed signing (ECR > Private registry > Settings > Managed signing, or aws ecr put-signing-configuration) with a rule whose repository filters (WILDCARD_MATCH) cover the repository, or remove require_signature\n\nNothing was changed in AWS."},
+		{"gates: no replication rule", GateSetup, &StepError{Kind: ReplicationSetup, Err: errors.New("the registry has no replication rules")}, false, Facts{},
+			"Replication gate", "the registry has no replication rules\n\nwait_for_replication is true: add a replication rule whose repository filters (PREFIX_MATCH) cover the repository (ECR > Private registry > Settings > Replication, or aws ecr put-replication-configuration), or remove wait_for_replication\n\nNothing was changed in AWS."},
 		{"gates: replication denied", GateSetup, &StepError{Kind: ReplicationGate, Err: awsErr("ECR", "DescribeRegistry", "AccessDeniedException", "no")}, false, Facts{},
 			"Replication gate", awsErr("ECR", "DescribeRegistry", "AccessDeniedException", "no").Error() + "\n\nThe credentials lack ecr:DescribeRegistry. Add it to the role's policy (the README lists the minimal policy).\n\nNothing was changed in AWS."},
 		{"cancel: gates", GateSetup, context.Canceled, true, Facts{},
@@ -141,7 +143,7 @@ func TestEveryPhaseAndStepHasARow(t *testing.T) {
 			t.Errorf("phase %d has no row", p)
 		}
 	}
-	for k := RegistryLogin; k <= ReplicationGate; k++ {
+	for k := RegistryLogin; k <= ReplicationSetup; k++ {
 		if steps[k].title == "" {
 			t.Errorf("step kind %d has no title", k)
 		}

@@ -34,8 +34,10 @@ const (
 	Provenance                            // making the provenance statement
 	ProvenanceContext                     // the GitHub context the provenance is made from
 	ScanGate                              // the scan gate cannot be applied
-	SigningGate                           // the signing gate: its set-up or its wait
-	ReplicationGate                       // the replication gate: its set-up or its wait
+	SigningGate                           // the signing gate: reading its set-up or waiting
+	SigningSetup                          // no signing rule covers the repository
+	ReplicationGate                       // the replication gate: reading its set-up or waiting
+	ReplicationSetup                      // no replication rule covers the repository
 )
 
 // steps are the titles and remedies of the image steps. registry: the
@@ -64,9 +66,13 @@ var steps = map[StepKind]struct {
 	Provenance: {title: "Provenance"},
 	ProvenanceContext: {title: "Provenance",
 		remedy: "The provenance statement is made from the GitHub Actions context (GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_REF, GITHUB_WORKFLOW_REF, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_SERVER_URL). Outside GitHub Actions, set provenance: false. Nothing was changed in AWS"},
-	ScanGate:        {title: "Scan"},
-	SigningGate:     {title: "Signing gate"},
+	ScanGate:    {title: "Scan"},
+	SigningGate: {title: "Signing gate"},
+	SigningSetup: {title: "Signing gate",
+		remedy: "require_signature is true: set up ECR managed signing (ECR > Private registry > Settings > Managed signing, or aws ecr put-signing-configuration) with a rule whose repository filters (WILDCARD_MATCH) cover the repository, or remove require_signature"},
 	ReplicationGate: {title: "Replication gate"},
+	ReplicationSetup: {title: "Replication gate",
+		remedy: "wait_for_replication is true: add a replication rule whose repository filters (PREFIX_MATCH) cover the repository (ECR > Private registry > Settings > Replication, or aws ecr put-replication-configuration), or remove wait_for_replication"},
 }
 
 // StepError is a failed image step: which step, what it was about, and

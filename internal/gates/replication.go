@@ -32,10 +32,20 @@ func (d Destination) String() string { return d.RegistryID + " in " + d.Region }
 var ErrNoReplication = errors.New("no replication rule covers the repository")
 
 // ReplicationSetupError says why nothing would be replicated; it wraps
-// ErrNoReplication.
-type ReplicationSetupError struct{ Msg string }
+// ErrNoReplication. It carries what was found; internal/diagnose says
+// what to do.
+type ReplicationSetupError struct {
+	Repository string
+	Rules      int // the registry's replication rules, none covering the repository
+}
 
-func (e *ReplicationSetupError) Error() string { return e.Msg }
+func (e *ReplicationSetupError) Error() string {
+	what := "has no replication rules"
+	if e.Rules > 0 {
+		what = fmt.Sprintf("has %d replication rule(s), none of whose repository filters (PREFIX_MATCH) covers %s", e.Rules, e.Repository)
+	}
+	return fmt.Sprintf("the registry %s (DescribeRegistry), so ECR replicates none of the repository's images", what)
+}
 func (e *ReplicationSetupError) Unwrap() error { return ErrNoReplication }
 
 // CheckReplication reads the registry's replication configuration
@@ -66,11 +76,7 @@ func CheckReplication(ctx context.Context, api ReplicationAPI, repository string
 		}
 	}
 	if len(dests) == 0 {
-		what := "has no replication rules"
-		if rules > 0 {
-			what = fmt.Sprintf("has %d replication rule(s), none of whose repository filters (PREFIX_MATCH) covers %s", rules, repository)
-		}
-		return nil, &ReplicationSetupError{Msg: fmt.Sprintf("wait_for_replication is true, but the registry %s (DescribeRegistry), so ECR replicates none of the repository's images. Add a replication rule for the repository (ECR > Private registry > Settings > Replication, or aws ecr put-replication-configuration), or remove wait_for_replication.", what)}
+		return nil, &ReplicationSetupError{Repository: repository, Rules: rules}
 	}
 	return dests, nil
 }

@@ -24,10 +24,20 @@ type SigningAPI interface {
 var ErrNoSigningConfiguration = errors.New("no signing configuration covers the repository")
 
 // SigningSetupError says why the registry cannot sign the repository's
-// images; it wraps ErrNoSigningConfiguration.
-type SigningSetupError struct{ Msg string }
+// images; it wraps ErrNoSigningConfiguration. It carries what was found;
+// internal/diagnose says what to do.
+type SigningSetupError struct {
+	Repository string
+	NotFound   string   // the error code when the registry has no signing configuration
+	Rules      []string // otherwise the configuration's rules: profile (filters)
+}
 
-func (e *SigningSetupError) Error() string { return e.Msg }
+func (e *SigningSetupError) Error() string {
+	if e.NotFound != "" {
+		return fmt.Sprintf("the registry has no signing configuration (GetSigningConfiguration: %s), so ECR signs no image", e.NotFound)
+	}
+	return fmt.Sprintf("no rule of the registry's signing configuration covers the repository %s, so ECR will not sign its images. Rules: %s", e.Repository, orNone(e.Rules))
+}
 func (e *SigningSetupError) Unwrap() error { return ErrNoSigningConfiguration }
 
 // CheckSigning reads the registry's signing configuration
@@ -40,7 +50,7 @@ func CheckSigning(ctx context.Context, api SigningAPI, repository string) ([]str
 	out, err := api.GetSigningConfiguration(ctx, &ecr.GetSigningConfigurationInput{})
 	var nf *types.SigningConfigurationNotFoundException
 	if errors.As(err, &nf) {
-		return nil, &SigningSetupError{Msg: fmt.Sprintf("require_signature is true, but the registry has no signing configuration (GetSigningConfiguration: %s), so ECR signs no image. Set up managed signing (ECR > Private registry > Settings > Managed signing, or aws ecr put-signing-configuration) with a rule whose repository filters cover %s, or remove require_signature.", nf.ErrorCode(), repository)}
+		return nil, &SigningSetupError{Repository: repository, NotFound: nf.ErrorCode()}
 	}
 	if err != nil {
 		return nil, err
@@ -60,7 +70,7 @@ func CheckSigning(ctx context.Context, api SigningAPI, repository string) ([]str
 		}
 	}
 	if len(profiles) == 0 {
-		return nil, &SigningSetupError{Msg: fmt.Sprintf("require_signature is true, but no rule of the registry's signing configuration covers the repository %s, so ECR will not sign its images. Rules: %s. Add the repository to a rule's repository filters (WILDCARD_MATCH), or remove require_signature.", repository, orNone(rules))}
+		return nil, &SigningSetupError{Repository: repository, Rules: rules}
 	}
 	return profiles, nil
 }

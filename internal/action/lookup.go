@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -99,9 +101,11 @@ func findArchived(client *ecr.Client) func(context.Context, name.Repository, []s
 				return archived, nil
 			}
 			if err != nil {
-				// A denied call reads as one through diagnose, which names
-				// ecr:DescribeImages as the missing permission.
-				return nil, fmt.Errorf("listing archived images, to tell an archived image from a missing one: %w", err)
+				var api smithy.APIError
+				if errors.As(err, &api) && strings.HasPrefix(api.ErrorCode(), "AccessDenied") {
+					return nil, fmt.Errorf("ecr:DescribeImages was denied (%s); allow it to tell an archived image from a missing one", api.ErrorCode())
+				}
+				return nil, fmt.Errorf("listing archived images (ecr:DescribeImages): %w", err)
 			}
 			for _, d := range out.ImageDetails {
 				h, err := v1.NewHash(aws.ToString(d.ImageDigest))

@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/org/ecr-action/internal/config"
+	"github.com/org/ecr-action/internal/testing/depcheck"
 )
 
 // inputSpec is the part of an input that is contract: its name, its default
@@ -850,7 +851,7 @@ func goList(t *testing.T, args ...string) []string {
 // doubles: `go list -deps ./cmd/action` names none of them.
 func TestActionBinaryHasNoTestInfrastructure(t *testing.T) {
 	var bad []string
-	for _, p := range goList(t, "-deps", "./cmd/action") {
+	for _, p := range depcheck.Deps(t, "./cmd/action") {
 		if strings.HasPrefix(p, testInfrastructure) {
 			bad = append(bad, p)
 		}
@@ -871,7 +872,7 @@ func TestREADMEPackageTablesShowTheTwoGroups(t *testing.T) {
 	const module = "github.com/org/ecr-action"
 	rel := func(p string) string { return strings.TrimPrefix(strings.TrimPrefix(p, module), "/") }
 	product := map[string]bool{}
-	for _, p := range goList(t, "-deps", "./cmd/action") {
+	for _, p := range depcheck.Deps(t, "./cmd/action") {
 		if strings.HasPrefix(p, module+"/") {
 			product[rel(p)] = true
 		}

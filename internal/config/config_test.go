@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/scan"
+	"github.com/org/ecr-action/internal/testing/depcheck"
 )
 
 // env builds a getenv from inputs given by name, as the runner passes them:
@@ -249,11 +249,7 @@ func TestLifecyclePolicyFromWorkspaceFile(t *testing.T) {
 // policy, tags): they must not pull in the AWS SDK, the registry client or
 // the workflow toolkit.
 func TestPurePackagesImportNoSDK(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/org/ecr-action/internal/config", "github.com/org/ecr-action/internal/policy", "github.com/org/ecr-action/internal/tags").Output()
-	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
+	for _, dep := range depcheck.Deps(t, ".", "../policy", "../tags", "../invalid") {
 		if strings.HasPrefix(dep, "github.com/aws/") || strings.HasPrefix(dep, "github.com/google/go-containerregistry") || strings.HasPrefix(dep, "github.com/sethvargo/") {
 			t.Errorf("pure packages import %s", dep)
 		}

@@ -78,8 +78,8 @@ func TestMain(m *testing.M) {
 //   - sharedTest: most tests. At most maxShared of them run at once, so a
 //     2-core machine is not swamped and the loopback servers answer in time.
 //   - exclusiveTest: tests that need the machine to themselves: the 20
-//     processes of a matrix build, and the cancel tests, which time how
-//     fast the action stops. They run one at a time, with no shared test
+//     processes of a matrix build, and the SIGTERM test, which wants the
+//     action stopped within 2 s. They run one at a time, with no shared test
 //     beside them; shared tests wait until every exclusive test that was
 //     announced has finished, so those go first.
 //   - idleTest: tests whose runs sleep nearly all the time in the action's
@@ -206,8 +206,9 @@ func start(t *testing.T) *env {
 // createDelay is how long the ecrlocal of these tests hides a repository
 // after CreateRepository: ECR creates repositories asynchronously, so every
 // run that creates one must get through a window of RepositoryNotFoundException
-// and NAME_UNKNOWN. Short, so the suite stays quick.
-const createDelay = 500 * time.Millisecond
+// and NAME_UNKNOWN. Short, so the suite stays quick: a run still meets the
+// window, as its first call after the create comes at once.
+const createDelay = 250 * time.Millisecond
 
 // startECR starts ecrlocal for an end-to-end test, with createDelay unless
 // opts set a create delay of their own.

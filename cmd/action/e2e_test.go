@@ -93,7 +93,7 @@ var machine machineShare
 // Limits of sharedTest: shared tests at once, and under the race detector,
 // which makes every run several times heavier.
 const (
-	maxShared     = 12
+	maxShared     = 20
 	maxSharedRace = 4
 	// unlimitedParallel stands for "no go test limit": the tests are
 	// limited by machine.

@@ -44,6 +44,7 @@ func wantArchivedError(t *testing.T, what, log, digest string) {
 }
 
 func TestArchivedImageRetagAndImmutableTag(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	writeOCI(t, j.workspace("out"), testImage(t, 2))
@@ -104,6 +105,7 @@ func TestArchivedImageRetagAndImmutableTag(t *testing.T) {
 // (ecrlocal's RestoreDelay): until then its scan status is IMAGE_ARCHIVED.
 // The gate ends at once with the fix instead of waiting for scan_timeout.
 func TestArchivedImageScanEndsAtOnce(t *testing.T) {
+	sharedTest(t)
 	le := ecrlocaltest.StartWith(t, ecrlocal.Options{RestoreDelay: time.Hour})
 	e := &env{srv: le.Server, url: le.URL, client: le.Client}
 	j := newJob(t)
@@ -140,6 +142,7 @@ func TestArchivedImageScanEndsAtOnce(t *testing.T) {
 // and ecrlocal's PutLifecyclePolicy (its own reading of ECR's rules for
 // transition and archive) takes it. A second run writes nothing.
 func TestLifecycleArchiveDays(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	in := seedInputs("lifecycle_archive_days", "60", "lifecycle_protected_tags", "v*")
 	if out := e.run(t, in); out.ExitCode != 0 {

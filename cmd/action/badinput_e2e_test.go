@@ -80,6 +80,7 @@ func TestBadInputCatalogueNamesDeclaredInputs(t *testing.T) {
 }
 
 func TestBadInputsEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	// One server for all cases, so they run one after the other: ResetCalls
 	// and Calls must see one case's calls only.

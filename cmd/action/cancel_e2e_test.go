@@ -88,6 +88,7 @@ func tagFirstImage(t *testing.T, e *env, j *job, inputs map[string]string) strin
 // seconds with a "Cancelled" error, writes no tag, and every tag in the
 // repository still names a complete image: the one it named before.
 func TestCancelDuringPush(t *testing.T) {
+	sharedTest(t) // the bound on stopping (15 s) is far above what a loaded machine adds
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			e := start(t)
@@ -167,6 +168,7 @@ func TestCancelDuringPush(t *testing.T) {
 // the action waits for its scan: the tags the gate would have written are
 // not written, and the image stays in the repository by digest.
 func TestCancelDuringScanWait(t *testing.T) {
+	sharedTest(t) // the bound on stopping (15 s) is far above what a loaded machine adds
 	e := start(t)
 	j := newJob(t)
 	inputs := seedInputs("base_image", "scratch", "files", "payload.bin:/payload.bin")

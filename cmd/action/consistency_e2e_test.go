@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,17 +18,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 )
 
-// startEcrlocalCommand builds cmd/ecrlocal and serves it with args until
-// the test ends; it returns the URL the command printed.
-func startEcrlocalCommand(t *testing.T, args ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ecrlocal")
+// ecrlocalCommand is cmd/ecrlocal, built once for the tests that need it.
+var ecrlocalCommand = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(buildDir, "ecrlocal")
 	build := exec.Command("go", "build", "-o", bin, "../ecrlocal")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building ecrlocal: %v\n%s", err, b)
+		return "", fmt.Errorf("building ecrlocal: %v\n%s", err, b)
 	}
+	return bin, nil
+})
+
+// startEcrlocalCommand serves cmd/ecrlocal with args until the test ends;
+// it returns the URL the command printed.
+func startEcrlocalCommand(t *testing.T, args ...string) string {
+	t.Helper()
+	bin, err := ecrlocalCommand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data")}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -54,6 +65,7 @@ func startEcrlocalCommand(t *testing.T, args ...string) string {
 // create (lifecycle and repository policy: the API calls wait); the second
 // has none, so its push is what meets the registry's NAME_UNKNOWN.
 func TestFirstRunThroughCreateDelay(t *testing.T) {
+	t.Parallel()
 	const delay = 2 * time.Second
 	url := startEcrlocalCommand(t, "-create-delay", delay.String())
 	client := ecr.New(ecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
@@ -69,6 +81,7 @@ func TestFirstRunThroughCreateDelay(t *testing.T) {
 		{"registry", []string{"repository_name", "registry", "enable_lifecycle_policy", "false"}, tried},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			sharedTest(t)
 			j := newJob(t)
 			img := faultImage(t, 2, 64<<10)
 			writeOCI(t, j.workspace("out"), img)

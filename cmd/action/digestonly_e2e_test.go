@@ -16,6 +16,7 @@ import (
 // -no-digest-push-scan flag), where it does not, the action starts the scan
 // itself 10 s in (ecrscan.NoScanStartAfter) and gates on that scan.
 func TestDigestOnlyPushNotScannedStartsScan(t *testing.T) {
+	sharedTest(t)
 	db, err := ecrlocal.LoadVulnDB(filepath.Join("..", "..", "testdata", "scan", "vulndb.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,13 +30,17 @@ import (
 // against ecrlocal, then check the outputs file, the summary file and the
 // repository read back through the ECR API.
 
-var actionBinary string
+var (
+	actionBinary string
+	buildDir     string // where TestMain builds the action, and ecrlocalCommand cmd/ecrlocal
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ecr-action-e2e-")
 	if err != nil {
 		panic(err)
 	}
+	buildDir = dir
 	actionBinary = filepath.Join(dir, "ecr-action")
 	// Stamped as a release build is (see version in main.go).
 	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", actionBinary, ".")
@@ -54,9 +61,135 @@ func TestMain(m *testing.M) {
 		}
 		actionBinary = script
 	}
+	flag.Parse()
+	machine.init()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// Running the end-to-end tests side by side.
+//
+// A run of the action spends most of its time waiting: for the create
+// delay, a scan poll, a retry backoff, a timeout of a hostile case. So the
+// tests run in parallel, many more at once than go test's default of
+// GOMAXPROCS, and the machine is shared out here instead, in three kinds:
+//
+//   - sharedTest: most tests. At most maxShared of them run at once, so a
+//     2-core machine is not swamped and the loopback servers answer in time.
+//   - exclusiveTest: tests that need the machine to themselves: the 20
+//     processes of a matrix build, and the SIGTERM test, which wants the
+//     action stopped within 2 s. They run one at a time, with no shared test
+//     beside them; shared tests wait until every exclusive test that was
+//     announced has finished, so those go first.
+//   - idleTest: tests whose runs sleep nearly all the time in the action's
+//     own retry backoff (tens of seconds); they run beside anything.
+//
+// With an explicit -parallel N, go test's limit applies as usual: at most N
+// tests at once, and exclusive tests do not go first (a waiting shared test
+// would hold one of the N places an exclusive one needs).
+var machine machineShare
+
+// Limits of sharedTest: shared tests at once, and under the race detector,
+// which makes every run several times heavier.
+const (
+	maxShared     = 20
+	maxSharedRace = 4
+	// unlimitedParallel stands for "no go test limit": the tests are
+	// limited by machine.
+	unlimitedParallel = 1000
+)
+
+type machineShare struct {
+	mu        sync.Mutex
+	cond      *sync.Cond
+	maxShared int
+	priority  bool // shared tests wait for the announced exclusive ones
+	shared    int  // shared tests running
+	exclusive bool // an exclusive test running
+	announced int  // exclusive tests announced and not finished
+}
+
+// init sets the limits once the flags are parsed: without -parallel, go
+// test's limit is lifted and machine's applies.
+func (m *machineShare) init() {
+	m.cond = sync.NewCond(&m.mu)
+	m.maxShared = maxShared
+	if raceEnabled {
+		m.maxShared = maxSharedRace
+	}
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if explicit {
+		if n := flag.Lookup("test.parallel").Value.(flag.Getter).Get().(int); n < m.maxShared {
+			m.maxShared = max(n, 1)
+		}
+		return
+	}
+	if err := flag.Set("test.parallel", fmt.Sprint(unlimitedParallel)); err != nil {
+		panic(err)
+	}
+	m.priority = true
+}
+
+// share waits for a place among the shared tests and holds it until the
+// returned function is called or t ends. A test whose parallel subtests
+// share the machine must release its own place before they start.
+func (m *machineShare) share(t *testing.T) (release func()) {
+	t.Helper()
+	m.mu.Lock()
+	for m.exclusive || m.shared >= m.maxShared || (m.priority && m.announced > 0) {
+		m.cond.Wait()
+	}
+	m.shared++
+	m.mu.Unlock()
+	release = sync.OnceFunc(func() {
+		m.mu.Lock()
+		m.shared--
+		m.cond.Broadcast()
+		m.mu.Unlock()
+	})
+	t.Cleanup(release)
+	return release
+}
+
+// sharedTest runs t in parallel with the other shared tests, holding a
+// place among them until it ends. For tests without parallel subtests.
+func sharedTest(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	machine.share(t)
+}
+
+// exclusiveTest runs t alone (but for idle tests), after the tests running
+// when it starts, and before the shared tests that have not started.
+func exclusiveTest(t *testing.T) {
+	t.Helper()
+	m := &machine
+	m.mu.Lock()
+	m.announced++ // before t.Parallel: while the tests are still being started one by one
+	m.mu.Unlock()
+	t.Parallel()
+	m.mu.Lock()
+	for m.exclusive || m.shared > 0 {
+		m.cond.Wait()
+	}
+	m.exclusive = true
+	m.mu.Unlock()
+	t.Cleanup(func() {
+		m.mu.Lock()
+		m.exclusive = false
+		m.announced--
+		m.cond.Broadcast()
+		m.mu.Unlock()
+	})
+}
+
+// idleTest runs t in parallel with every other test: for a test whose
+// runs sleep nearly all the time in the action's own backoff.
+func idleTest(t *testing.T) {
+	t.Helper()
+	t.Parallel()
 }
 
 type env struct {
@@ -73,8 +206,9 @@ func start(t *testing.T) *env {
 // createDelay is how long the ecrlocal of these tests hides a repository
 // after CreateRepository: ECR creates repositories asynchronously, so every
 // run that creates one must get through a window of RepositoryNotFoundException
-// and NAME_UNKNOWN. Short, so the suite stays quick.
-const createDelay = 500 * time.Millisecond
+// and NAME_UNKNOWN. Short, so the suite stays quick: a run still meets the
+// window, as its first call after the create comes at once.
+const createDelay = 250 * time.Millisecond
 
 // startECR starts ecrlocal for an end-to-end test, with createDelay unless
 // opts set a create delay of their own.
@@ -185,6 +319,7 @@ func seedInputs(extra ...string) map[string]string {
 }
 
 func TestSeedExampleEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	ctx := context.Background()
 	out := e.run(t, seedInputs())
@@ -250,6 +385,7 @@ func TestSeedExampleEndToEnd(t *testing.T) {
 }
 
 func TestCrossAccountEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	ctx := context.Background()
 	if out := e.run(t, seedInputs()); out.ExitCode != 0 {
@@ -277,6 +413,7 @@ func TestCrossAccountEndToEnd(t *testing.T) {
 }
 
 func TestInvalidInputsChangeNothing(t *testing.T) {
+	sharedTest(t)
 	anyFirst := `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":30},"action":{"type":"expire"}},{"rulePriority":2,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":7},"action":{"type":"expire"}}]}`
 	tests := []struct {
 		name  string
@@ -316,6 +453,7 @@ func TestInvalidInputsChangeNothing(t *testing.T) {
 }
 
 func TestEncryptionDriftWarnsAndSucceeds(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	createRepository(t, e.client, &ecr.CreateRepositoryInput{
 		RepositoryName:          aws.String("canvas-ta-production-app"),
@@ -336,3 +474,6 @@ func TestEncryptionDriftWarnsAndSucceeds(t *testing.T) {
 		t.Errorf("drift led to re-creation: %v", c)
 	}
 }
+
+// raceEnabled is set under the race detector (race_e2e_test.go).
+var raceEnabled bool

@@ -91,6 +91,7 @@ func checkRefused(t *testing.T, out *runner.Outcome, took, limit time.Duration, 
 }
 
 func TestHostileOCILayoutsEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	for _, c := range imagetest.HostileLayouts() {
 		t.Run(c.Name, func(t *testing.T) {
@@ -146,10 +147,11 @@ func runHostile(t *testing.T, root string, inputs, env map[string]string) (*runn
 // TestHostileECREndpoints points the ECR client at servers that misbehave:
 // the run ends in seconds with one error that names the endpoint.
 func TestHostileECREndpoints(t *testing.T) {
+	t.Parallel()
 	// Handlers that hold a request wait for the request's end or the
 	// test's: the server notices a client gone only while it reads.
 	done := make(chan struct{})
-	defer close(done)
+	t.Cleanup(func() { close(done) }) // after the parallel subtests
 	hold := func(r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -184,6 +186,7 @@ func TestHostileECREndpoints(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			sharedTest(t)
 			srv := httptest.NewServer(c.handler)
 			// Not srv.Close: it waits for the held handlers, which end
 			// with the test.
@@ -199,6 +202,7 @@ func TestHostileECREndpoints(t *testing.T) {
 // never finishes: the stall timeout ends each attempt, the attempts are
 // retried like a reset, and the push fails in seconds naming the registry.
 func TestHostileSourceRegistry(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	img := testImage(t, 2)
 	layers, err := img.Layers()
@@ -258,6 +262,7 @@ func (e *env) registryManifestPuts() int { return e.srv.RegistryCalls()["manifes
 // accepted ends within 2 s of the runner's SIGTERM, with one Cancelled error
 // and nothing written.
 func TestSIGTERMDuringABuildOfManyFiles(t *testing.T) {
+	exclusiveTest(t)
 	if os.Getenv("ECR_ACTION_E2E_WRAP") != "" {
 		t.Skip("the signal would reach the ECR_ACTION_E2E_WRAP command, not the action")
 	}

@@ -207,6 +207,7 @@ func changesState(action string) bool {
 var notExercised = map[string]string{}
 
 func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
+	t.Parallel()
 	doc := readmeIAM(t)
 	documented := doc.policy.Actions()
 	for _, a := range documented {
@@ -235,6 +236,9 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 	}
 
 	// a. The whole scenario succeeds with exactly the documented policy.
+	// Its runs hold a place among the shared tests; the subtests of c
+	// take their own.
+	release := machine.share(t)
 	rig := startIAM(t, doc.policy)
 	j := rig.iamJob(t)
 	scenario := iamScenario()
@@ -253,6 +257,7 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 		used = append(used, usedBy[i]...)
 		t.Logf("run %q used %v", run.name, usedBy[i])
 	}
+	release()
 	slices.Sort(used)
 	used = slices.Compact(used)
 	t.Logf("actions used across the scenario (%d): %v", len(used), used)
@@ -273,6 +278,7 @@ func TestIAMPolicyIsExactlyWhatTheActionUses(t *testing.T) {
 	// c. Each documented action is needed.
 	for _, action := range wantUsed {
 		t.Run(action, func(t *testing.T) {
+			sharedTest(t)
 			first := slices.IndexFunc(usedBy, func(u []string) bool { return slices.Contains(u, action) })
 			if first < 0 {
 				t.Fatalf("the scenario never used %s", action)

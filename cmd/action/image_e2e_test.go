@@ -154,6 +154,7 @@ func mustDigest(t *testing.T, img v1.Image) string {
 }
 
 func TestPushOCILayoutEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	img := testImage(t, 3)
@@ -215,6 +216,7 @@ func TestPushOCILayoutEndToEnd(t *testing.T) {
 }
 
 func TestImmutableTagConflictChangesNothing(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	writeOCI(t, j.workspace("one"), testImage(t, 1))
@@ -251,6 +253,7 @@ func TestImmutableTagConflictChangesNothing(t *testing.T) {
 }
 
 func TestDockerArchiveAndDaemonSources(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	img := testImage(t, 2)
 	engine := enginetest.Start(t, map[string]v1.Image{"app:ci": img})
@@ -291,6 +294,7 @@ func TestDockerArchiveAndDaemonSources(t *testing.T) {
 }
 
 func TestRetagMovesNoLayer(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	writeOCI(t, j.workspace("out"), testImage(t, 4))
@@ -335,6 +339,7 @@ func TestRetagMovesNoLayer(t *testing.T) {
 }
 
 func TestRemoteSourceInTheSameRegistryIsMounted(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	writeOCI(t, j.workspace("out"), testImage(t, 3))
@@ -379,6 +384,7 @@ func enableBlobMounting(t *testing.T, e *env) {
 }
 
 func TestBadSourceChangesNothing(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	for _, c := range []struct{ source, want string }{
@@ -403,6 +409,7 @@ func TestBadSourceChangesNothing(t *testing.T) {
 }
 
 func TestBuildEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	// A two-platform base in another repository of the same registry.
 	var adds []mutate.IndexAddendum
@@ -487,6 +494,7 @@ func mustImage(t *testing.T, idx v1.ImageIndex, h v1.Hash) v1.Image {
 }
 
 func TestBuildFromScratchInTheWorkspace(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	if err := os.WriteFile(j.workspace("hello.txt"), []byte("hello"), 0o644); err != nil {

@@ -13,6 +13,7 @@ import (
 // second run must neither warn nor call it drift, and must say why the key
 // was not compared.
 func TestKMSAliasKeyIsNotDriftOnTheSecondRun(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	keyARN, err := e.srv.CreateKMSKey("alias/canvas")
 	if err != nil {
@@ -53,6 +54,7 @@ func TestKMSAliasKeyIsNotDriftOnTheSecondRun(t *testing.T) {
 // An alias KMS cannot find fails the create with KmsException: the action
 // says which input to check, and no repository is left behind.
 func TestUnknownKMSAliasFailsClearly(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	out := e.run(t, seedInputs("encryption_type", "KMS", "kms_key_arn", "alias/missing"))
 	if out.ExitCode == 0 {

@@ -12,6 +12,7 @@ import (
 // of mounted gets the reason, read from the BLOB_MOUNTING account setting,
 // and the command that turns it on.
 func TestMountCountsAndBlobMountingSetting(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	writeOCI(t, j.workspace("out"), testImage(t, 3))

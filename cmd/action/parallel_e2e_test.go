@@ -446,6 +446,7 @@ func logAPITable(t *testing.T, rows []apiRow, runs int) {
 }
 
 func TestMatrixSameNewRepository(t *testing.T) {
+	exclusiveTest(t)
 	e := start(t)
 	ctx := context.Background()
 	base := baseLayer(t)
@@ -657,6 +658,7 @@ func isWrite(op string) bool {
 }
 
 func TestMatrixSameImmutableTag(t *testing.T) {
+	exclusiveTest(t)
 	base := baseLayer(t)
 	const tag = "release-1"
 

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +86,7 @@ func checkPushedImage(t *testing.T, host string, client *ecr.Client, want v1.Ima
 }
 
 func TestPushSurvivesBlobUploadFaults(t *testing.T) {
+	sharedTest(t)
 	for _, kind := range []ecrlocal.RegistryFaultKind{ecrlocal.Fault503, ecrlocal.Fault500, ecrlocal.FaultReset} {
 		t.Run(string(kind), func(t *testing.T) {
 			e := start(t)
@@ -131,6 +128,7 @@ func recoveryLine(log string) string {
 }
 
 func TestPushGivesUpOnAnEndlessFault(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	if err := e.srv.InjectRegistry(ecrlocal.RegistryBlobUpload, ecrlocal.RegistryFault{Count: 1_000_000, Kind: ecrlocal.Fault503}); err != nil {
 		t.Fatal(err)
@@ -185,6 +183,7 @@ func (s slowRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestPushOutlivesItsRegistryToken(t *testing.T) {
+	sharedTest(t)
 	const ttl = 1500 * time.Millisecond
 	le := startECR(t, ecrlocal.Options{TokenTTL: ttl})
 	slow := httptest.NewServer(slowRegistry{next: le.Server, delay: 150 * time.Millisecond})
@@ -216,31 +215,8 @@ func TestPushOutlivesItsRegistryToken(t *testing.T) {
 }
 
 func TestEcrlocalCommandReplaysFaults(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ecrlocal")
-	build := exec.Command("go", "build", "-o", bin, "../ecrlocal")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building ecrlocal: %v\n%s", err, b)
-	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data"),
-		"-fault", "blob-upload=reset:2", "-token-ttl", "10m")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "ecrlocal listening on ")
-	if err != nil || !ok {
-		t.Fatalf("first line %q (%v), want the URL", line, err)
-	}
+	sharedTest(t)
+	url := startEcrlocalCommand(t, "-fault", "blob-upload=reset:2", "-token-ttl", "10m")
 	client := ecr.New(ecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret-key", "")})
 

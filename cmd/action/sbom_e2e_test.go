@@ -369,6 +369,7 @@ func (e *env) checkAttached(t *testing.T, outputs map[string]string, digest, typ
 }
 
 func TestSBOMAndProvenanceDebianWithGoBinary(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	status := testdataFile(t, "scan/debian/var/lib/dpkg/status")
@@ -429,6 +430,7 @@ func TestSBOMAndProvenanceDebianWithGoBinary(t *testing.T) {
 }
 
 func TestSBOMAndProvenanceAlpineImmutable(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	db := testdataFile(t, "scan/alpine/lib/apk/db/installed")
@@ -459,6 +461,7 @@ func TestSBOMAndProvenanceAlpineImmutable(t *testing.T) {
 }
 
 func TestSBOMPerPlatformOfAnIndex(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	if err := os.WriteFile(j.workspace("hello.txt"), []byte("hello"), 0o644); err != nil {
@@ -514,6 +517,7 @@ func TestSBOMPerPlatformOfAnIndex(t *testing.T) {
 }
 
 func TestSBOMAndProvenanceOff(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	img := testImage(t, 1)
@@ -533,6 +537,7 @@ func TestSBOMAndProvenanceOff(t *testing.T) {
 // Outside a GitHub Actions run (no workflow ref), provenance true fails
 // before any write, naming what is missing and the way out.
 func TestProvenanceWithoutGitHubContextChangesNothing(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	writeOCI(t, j.workspace("out"), testImage(t, 1))
@@ -555,6 +560,7 @@ func TestProvenanceWithoutGitHubContextChangesNothing(t *testing.T) {
 // image is pushed first without them, then a re-run that attaches them
 // meets a registry that fails every blob upload.
 func TestReferrerPushFailureWritesNoTag(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	j := newJob(t)
 	img := testImage(t, 1)

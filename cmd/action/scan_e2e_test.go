@@ -63,6 +63,7 @@ func errorAnnotations(log string) []string {
 }
 
 func TestScanGateEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := startScanning(t, 300*time.Millisecond)
 	j := vulnerableJob(t)
 
@@ -175,6 +176,7 @@ func TestScanGateEndToEnd(t *testing.T) {
 }
 
 func TestScanMultiArchMerges(t *testing.T) {
+	sharedTest(t)
 	e := startScanning(t, 0)
 	j := vulnerableJob(t)
 	// Both platforms hold the same Debian database: each finding is
@@ -197,6 +199,7 @@ func TestScanMultiArchMerges(t *testing.T) {
 }
 
 func TestScanStatusesEndToEnd(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		hook     ecrlocal.ScanHook
@@ -212,7 +215,7 @@ func TestScanStatusesEndToEnd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			sharedTest(t)
 			e := startScanning(t, 0)
 			e.srv.ScanHook("", tt.hook)
 			j := vulnerableJob(t)
@@ -232,7 +235,9 @@ func TestScanStatusesEndToEnd(t *testing.T) {
 }
 
 func TestScanCallFaults(t *testing.T) {
+	t.Parallel()
 	t.Run("AccessDenied is not retried", func(t *testing.T) {
+		sharedTest(t)
 		e := startScanning(t, 0)
 		e.srv.Inject("DescribeImageScanFindings", ecrlocal.Fault{Count: 100, Error: "AccessDeniedException"})
 		out := e.runJob(t, vulnerableJob(t), debianBuild())
@@ -247,6 +252,7 @@ func TestScanCallFaults(t *testing.T) {
 		}
 	})
 	t.Run("throttling is retried", func(t *testing.T) {
+		sharedTest(t)
 		e := startScanning(t, 0)
 		e.srv.Inject("DescribeImageScanFindings", ecrlocal.Fault{Count: 3, Throttle: true})
 		out := e.runJob(t, vulnerableJob(t), debianBuild("fail_on_severity", "NONE"))
@@ -258,6 +264,7 @@ func TestScanCallFaults(t *testing.T) {
 		}
 	})
 	t.Run("registry configuration denied falls back to the repository setting", func(t *testing.T) {
+		sharedTest(t)
 		e := startScanning(t, 0)
 		e.srv.Inject("GetRegistryScanningConfiguration", ecrlocal.Fault{Count: 100, Error: "AccessDeniedException"})
 		out := e.runJob(t, vulnerableJob(t), debianBuild("fail_on_severity", "NONE"))
@@ -271,7 +278,9 @@ func TestScanCallFaults(t *testing.T) {
 }
 
 func TestScanWaitChoices(t *testing.T) {
+	t.Parallel()
 	t.Run("no scan on push: skipped", func(t *testing.T) {
+		sharedTest(t)
 		e := startScanning(t, 0)
 		out := e.runJob(t, vulnerableJob(t), debianBuild("enable_image_scanning", "false"))
 		if out.ExitCode != 0 || out.Outputs["scan_gate"] != "skipped" || e.srv.Calls()["DescribeImageScanFindings"] != 0 {
@@ -279,6 +288,7 @@ func TestScanWaitChoices(t *testing.T) {
 		}
 	})
 	t.Run("wait_for_scan true starts a scan, then reuses it", func(t *testing.T) {
+		sharedTest(t)
 		e := startScanning(t, 0)
 		j := vulnerableJob(t)
 		in := debianBuild("enable_image_scanning", "false", "wait_for_scan", "true")
@@ -295,6 +305,7 @@ func TestScanWaitChoices(t *testing.T) {
 		}
 	})
 	t.Run("wait_for_scan false", func(t *testing.T) {
+		sharedTest(t)
 		e := startScanning(t, 0)
 		out := e.runJob(t, vulnerableJob(t), debianBuild("wait_for_scan", "false"))
 		if out.ExitCode != 0 || out.Outputs["scan_gate"] != "skipped" || out.Outputs["critical_count"] != "" {
@@ -304,6 +315,7 @@ func TestScanWaitChoices(t *testing.T) {
 }
 
 func TestScanEnhancedEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := startScanning(t, 0)
 	_, err := e.client.PutRegistryScanningConfiguration(context.Background(), &ecr.PutRegistryScanningConfigurationInput{
 		ScanType: types.ScanTypeEnhanced,
@@ -339,6 +351,7 @@ func TestScanEnhancedEndToEnd(t *testing.T) {
 }
 
 func TestScanLogEndToEnd(t *testing.T) {
+	sharedTest(t)
 	e := startScanning(t, 0)
 	logs := logslocaltest.Start(t)
 	j := vulnerableJob(t)
@@ -384,6 +397,7 @@ func TestScanLogEndToEnd(t *testing.T) {
 // TestScanGateBlocksPromotion: retag_from is a promotion, and a promotion
 // of an image that fails the gate adds no tag.
 func TestScanGateBlocksPromotion(t *testing.T) {
+	sharedTest(t)
 	e := startScanning(t, 0)
 	j := vulnerableJob(t)
 	if out := e.runJob(t, j, debianBuild("fail_on_severity", "NONE")); out.ExitCode != 0 {
@@ -408,6 +422,7 @@ func TestScanGateBlocksPromotion(t *testing.T) {
 // was turned on has no scan; promoting it starts one instead of waiting for
 // a scan that never comes.
 func TestScanStartsForAnUnscannedOldImage(t *testing.T) {
+	sharedTest(t)
 	e := startScanning(t, 0)
 	j := vulnerableJob(t)
 	if out := e.runJob(t, j, debianBuild("enable_image_scanning", "false")); out.ExitCode != 0 || out.Outputs["scan_gate"] != "skipped" {

@@ -46,6 +46,7 @@ func warningAnnotations(log string) []string {
 // No run may wait for scan_timeout (set to 6h here: reaching it would time
 // the test out).
 func TestScanRegistryRulesDecide(t *testing.T) {
+	sharedTest(t)
 	const timeout = "6h"
 	// Basic: prod-* scans on push, everything else is MANUAL. The run asks
 	// for scan on push, which the rules override: it starts a basic scan,

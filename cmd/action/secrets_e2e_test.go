@@ -548,12 +548,13 @@ func TestLeakFinderCatchesPlantedLeaks(t *testing.T) {
 // TestSecretsNeverLeak runs the action through each path a secret could
 // take, with step debug logging on, and searches everything it wrote.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	roleInputs := func(in map[string]string) map[string]string {
 		in["role_to_assume"] = secretsRole
 		return in
 	}
 	t.Run("full run: push, scan gate, SARIF, scan log", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		j := vulnerableJob(t)
 		out, w := r.run(t, j, roleInputs(debianBuild("sarif_file", "reports/ecr.sarif", "scan_log_group", secretsGroup, "fail_on_severity", "NONE")))
@@ -572,7 +573,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		checkNoLeak(t, r.secrets(t, true, true, true), w)
 	})
 	t.Run("scan gate fails", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		out, w := r.run(t, vulnerableJob(t), roleInputs(debianBuild("sarif_file", "reports/ecr.sarif")))
 		if out.ExitCode != 1 || out.Outputs["scan_gate"] != "failed" {
@@ -581,7 +582,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		checkNoLeak(t, r.secrets(t, true, true, true), w)
 	})
 	t.Run("bad input", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		out, w := r.run(t, vulnerableJob(t), roleInputs(debianBuild("image_tag_mutability", "READ_ONLY")))
 		if out.ExitCode != 1 || !strings.Contains(out.Log, "image_tag_mutability") {
@@ -593,7 +594,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		checkNoLeak(t, r.secrets(t, false, false, false), w)
 	})
 	t.Run("STS denies, repeating the OIDC token", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		s := r.sts.Server.Secrets()
 		r.sts.Server.Deny("Not authorized to perform sts:AssumeRoleWithWebIdentity with token " + s.IDToken + " asked with " + s.RequestToken)
@@ -611,7 +612,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		checkNoLeak(t, r.secrets(t, true, false, false), w)
 	})
 	t.Run("registry rejects the token, repeating it", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		r.door.misbehave(true, "")
 		out, w := r.run(t, vulnerableJob(t), roleInputs(debianBuild()))
@@ -624,7 +625,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		checkNoLeak(t, r.secrets(t, true, true, true), w)
 	})
 	t.Run("ECR denies", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		r.ecr.Server.Inject("CreateRepository", ecrlocal.Fault{Count: 100, Error: "AccessDeniedException"})
 		out, w := r.run(t, vulnerableJob(t), roleInputs(debianBuild()))
@@ -634,7 +635,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		checkNoLeak(t, append(r.secrets(t, true, true, false), r.issuedLogins()...), w)
 	})
 	t.Run("ECR denies, repeating the session token", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		r := startSecretsRig(t)
 		r.door.misbehave(false, "DescribeRepositories")
 		out, w := r.run(t, vulnerableJob(t), roleInputs(debianBuild()))

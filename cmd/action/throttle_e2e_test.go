@@ -244,12 +244,18 @@ var fullScenarios = []struct {
 // the same end state, and the throttled operation is called at most a few
 // times more than the burst.
 func TestThrottlingOnEveryOperation(t *testing.T) {
+	t.Parallel()
 	const burst = 3
 	for _, sc := range fullScenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			// The clean run holds a place among the shared tests; the
+			// throttled runs below take their own.
+			release := machine.share(t)
 			clean := startFull(t)
 			sc.setup(t, clean)
 			out, took := clean.run(t, fullInputs())
+			release()
 			if out.ExitCode != 0 {
 				t.Fatalf("clean run: exit %d\n%s", out.ExitCode, out.Log)
 			}
@@ -269,7 +275,7 @@ func TestThrottlingOnEveryOperation(t *testing.T) {
 
 			for _, op := range ops {
 				t.Run(op, func(t *testing.T) {
-					t.Parallel()
+					sharedTest(t)
 					f := startFull(t)
 					sc.setup(t, f)
 					f.throttle(op, burst)
@@ -299,6 +305,7 @@ func TestThrottlingOnEveryOperation(t *testing.T) {
 // attempt fails the run with a "Throttled" annotation naming it, after
 // exactly maxAttempts calls, and no tag is written.
 func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		op         string
 		wantAction string
@@ -312,7 +319,9 @@ func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.op, func(t *testing.T) {
-			t.Parallel()
+			// Up to 7 backoffs of up to 1, 2, 4, 8, 16, 20, 20 s:
+			// the run sleeps.
+			idleTest(t)
 			f := startFull(t)
 			f.throttle(tt.op, 1000)
 			out, took := f.run(t, fullInputs())
@@ -348,6 +357,7 @@ func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
 // registry configuration, the documented fallback) in bounded time, with
 // a bounded number of calls: a denied call is made once.
 func TestScanFaultsAreBounded(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		arrange  func(e *env)
@@ -384,7 +394,7 @@ func TestScanFaultsAreBounded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			sharedTest(t)
 			e := startScanning(t, 0)
 			tt.arrange(e)
 			start := time.Now()
@@ -431,6 +441,7 @@ func TestScanFaultsAreBounded(t *testing.T) {
 // throttling, but ECR raises it for a service quota (repositories per
 // region): one call, and an error that does not say "throttled".
 func TestServiceQuotaIsNotRetried(t *testing.T) {
+	sharedTest(t)
 	e := start(t)
 	e.srv.Inject("CreateRepository", ecrlocal.Fault{Count: 100, Error: "LimitExceededException"})
 	start := time.Now()

@@ -113,7 +113,7 @@ func wantError(t *testing.T, out *runner.Outcome, parts ...string) {
 func TestSigningGateEndToEnd(t *testing.T) {
 	t.Parallel()
 	t.Run("success", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{SigningDelay: 1500 * time.Millisecond})
 		e.putSigning(t, "canvas-ta-*")
 		out := gateJob(t, e, "require_signature", "true", "signature_timeout", "30s")
@@ -140,7 +140,7 @@ func TestSigningGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("timeout writes no tag", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{SigningDelay: time.Hour})
 		e.putSigning(t)
 		began := time.Now()
@@ -160,7 +160,7 @@ func TestSigningGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("failure writes no tag", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{SigningDelay: 300 * time.Millisecond, SigningFailure: "SIGNING_PROFILE_REVOKED"})
 		e.putSigning(t)
 		out := gateJob(t, e, "require_signature", "true")
@@ -179,7 +179,7 @@ func TestSigningGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("access denied", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{}, "ecr:DescribeImageSigningStatus")
 		e.putSigning(t)
 		out := gateJob(t, e, "require_signature", "true")
@@ -198,7 +198,7 @@ func TestSigningGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("no signing configuration changes nothing", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{})
 		out := gateJob(t, e, "require_signature", "true")
 		if out.ExitCode != 1 {
@@ -210,7 +210,7 @@ func TestSigningGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("no rule for the repository changes nothing", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{})
 		e.putSigning(t, "other/*")
 		out := gateJob(t, e, "require_signature", "true")
@@ -230,7 +230,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		return account + ".dkr.ecr." + region + ".amazonaws.com/" + repoName + "@" + out.Outputs["image_digest"]
 	}
 	t.Run("success", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{Replication: map[string]ecrlocal.ReplicationBehavior{
 			"us-west-2":              {Delay: 300 * time.Millisecond},
 			euAccount + "/eu-west-1": {Delay: 1500 * time.Millisecond},
@@ -257,7 +257,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("timeout keeps the tags and the outputs", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{Replication: map[string]ecrlocal.ReplicationBehavior{"eu-west-1": {Delay: time.Hour}}})
 		e.putReplication(t, "")
 		out := gateJob(t, e, "wait_for_replication", "true", "replication_timeout", "10s")
@@ -273,7 +273,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("failure keeps the tags and the outputs", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{Replication: map[string]ecrlocal.ReplicationBehavior{
 			"us-west-2": {Delay: 200 * time.Millisecond, Failure: "REPLICATION_DENIED"},
 			"eu-west-1": {Delay: 600 * time.Millisecond},
@@ -295,7 +295,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("access denied", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{}, "ecr:DescribeImageReplicationStatus")
 		e.putReplication(t, "")
 		out := gateJob(t, e, "wait_for_replication", "true")
@@ -308,7 +308,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("denied DescribeRegistry changes nothing", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{}, "ecr:DescribeRegistry")
 		e.putReplication(t, "")
 		out := gateJob(t, e, "wait_for_replication", "true")
@@ -321,7 +321,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("no rule for the repository changes nothing", func(t *testing.T) {
-		t.Parallel()
+		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{})
 		e.putReplication(t, "other")
 		out := gateJob(t, e, "wait_for_replication", "true")

@@ -11,6 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path"
@@ -928,4 +931,39 @@ func TestREADMEPackageTablesShowTheTwoGroups(t *testing.T) {
 	}
 	check("product", tables[0], product)
 	check("test infrastructure", tables[1], others)
+}
+
+// TestNoProductFunctionOver100Lines keeps the functions of what the action
+// binary is built from short enough to read in one screen or two.
+func TestNoProductFunctionOver100Lines(t *testing.T) {
+	const module = "github.com/org/ecr-action"
+	fset := token.NewFileSet()
+	for _, p := range depcheck.Deps(t, "./cmd/action") {
+		if !strings.HasPrefix(p, module+"/") {
+			continue
+		}
+		dir := strings.TrimPrefix(p, module+"/")
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range file.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok {
+					continue
+				}
+				if n := fset.Position(fd.End()).Line - fset.Position(fd.Pos()).Line + 1; n > 100 {
+					t.Errorf("%s: %s is %d lines; split it (at most 100)", fset.Position(fd.Pos()), fd.Name.Name, n)
+				}
+			}
+		}
+	}
 }

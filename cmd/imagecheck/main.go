@@ -33,8 +33,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// entrypoint is where ko puts the binary of ./cmd/action.
-const entrypoint = "/ko-app/ecr-action"
+// entrypoint is where ko puts the binary of ./cmd/action (ko names it
+// after the main package's folder).
+const entrypoint = "/ko-app/action"
 
 func main() {
 	ref := flag.String("ref", "", "the image index to check (a tag or a digest reference)")

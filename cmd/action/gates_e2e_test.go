@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -331,6 +332,100 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		wantError(t, out, "none of whose repository filters (PREFIX_MATCH) covers "+repoName, "Nothing was changed in AWS")
 		if w := e.srv.WriteCalls(); w != 0 {
 			t.Errorf("%d write calls: %v", w, e.srv.Calls())
+		}
+	})
+}
+
+// cancelGateJob runs gateJob's image with extra inputs, and cancels the run
+// (SIGINT, as the runner does) once ecrlocal has answered call. It returns
+// the outcome and how long after the signal the action exited.
+func cancelGateJob(t *testing.T, e *env, call string, extra ...string) (*runner.Outcome, time.Duration) {
+	t.Helper()
+	j := newJob(t)
+	if err := os.MkdirAll(j.workspace("app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(j.workspace("app/hello.txt"), []byte("hello from "+t.Name()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelledAt := make(chan time.Time, 1)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				if e.srv.Calls()[call] > 0 {
+					cancelledAt <- time.Now()
+					cancel()
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	inputs := seedInputs(append([]string{"base_image", "scratch", "files", "app/hello.txt:/hello.txt", "wait_for_scan", "false"}, extra...)...)
+	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: inputs, Cancel: syscall.SIGINT, Env: map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret-key", "AWS_REGION": "us-east-1",
+		"AWS_ENDPOINT_URL_ECR": e.url,
+	}})
+	exited := time.Now()
+	if err != nil {
+		t.Fatalf("running the action: %v", err)
+	}
+	select {
+	case at := <-cancelledAt:
+		return out, exited.Sub(at)
+	default:
+		t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
+	}
+	return nil, 0
+}
+
+// TestCancelDuringTheGates cancels a run while it waits for a signature
+// that never comes, and while it waits for a replication that never ends:
+// the action stops within seconds with one Cancelled error that says what
+// was left, and a cancel before the tags writes none.
+func TestCancelDuringTheGates(t *testing.T) {
+	t.Parallel()
+	t.Run("signing", func(t *testing.T) {
+		sharedTest(t) // the bound on stopping (15 s) is far above what a loaded machine adds
+		e := startGates(t, ecrlocal.Options{SigningDelay: time.Hour})
+		e.putSigning(t)
+		out, stop := cancelGateJob(t, e, "DescribeImageSigningStatus", "require_signature", "true", "signature_timeout", "1h")
+		errs := errorAnnotations(out.RawLog)
+		t.Logf("exit %d %.2fs after SIGINT; %s", out.ExitCode, stop.Seconds(), strings.Join(errs, "\n"))
+		if out.ExitCode != 1 || stop > 15*time.Second {
+			t.Errorf("exit %d after %s; want 1 within 15 s", out.ExitCode, stop)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0], "title=Cancelled") || !strings.Contains(errs[0], "no tag was written") {
+			t.Errorf("want one ::error titled Cancelled saying no tag was written, got %q", errs)
+		}
+		if got := e.tags(t); len(got) != 0 {
+			t.Errorf("tags %v written by a run cancelled before its signature", got)
+		}
+	})
+	t.Run("replication", func(t *testing.T) {
+		sharedTest(t)
+		e := startGates(t, ecrlocal.Options{Replication: map[string]ecrlocal.ReplicationBehavior{
+			"us-west-2": {Delay: time.Hour}, "eu-west-1": {Delay: time.Hour},
+		}})
+		e.putReplication(t, "")
+		out, stop := cancelGateJob(t, e, "DescribeImageReplicationStatus", "wait_for_replication", "true", "replication_timeout", "1h")
+		errs := errorAnnotations(out.RawLog)
+		t.Logf("exit %d %.2fs after SIGINT; %s", out.ExitCode, stop.Seconds(), strings.Join(errs, "\n"))
+		if out.ExitCode != 1 || stop > 15*time.Second {
+			t.Errorf("exit %d after %s; want 1 within 15 s", out.ExitCode, stop)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0], "title=Cancelled") || !strings.Contains(errs[0], "tags are in place") {
+			t.Errorf("want one ::error titled Cancelled saying the tags are in place, got %q", errs)
+		}
+		// Replication is waited for after the tags: they stay.
+		if got := e.tags(t); !slices.Equal(got, []string{shortSHA, "latest"}) {
+			t.Errorf("tags %v; the tags are written before replication is waited for", got)
 		}
 	})
 }

@@ -21,6 +21,63 @@ import (
 	"github.com/org/ecr-action/internal/testing/runner"
 )
 
+// runCancelled runs the action as the runner does and sends it sig (with
+// the runner's escalation) once when returns true; when returns false
+// when its context ends first. It returns the outcome and how long after
+// the signal the action exited, and fails the test when the run ended
+// before it was cancelled.
+func runCancelled(t *testing.T, j *job, inputs, environ map[string]string, sig syscall.Signal, when func(context.Context) bool) (*runner.Outcome, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelledAt := make(chan time.Time, 1)
+	go func() {
+		if when(ctx) {
+			cancelledAt <- time.Now()
+			cancel()
+		}
+	}()
+	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: inputs, Env: environ, Cancel: sig})
+	exited := time.Now()
+	if err != nil {
+		t.Fatalf("running the action: %v", err)
+	}
+	select {
+	case at := <-cancelledAt:
+		return out, exited.Sub(at)
+	default:
+		t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
+	}
+	return nil, 0
+}
+
+// afterCall is a runCancelled trigger: ecrlocal has answered op at least once.
+func afterCall(e *env, op string) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				if e.srv.Calls()[op] > 0 {
+					return true
+				}
+			case <-ctx.Done():
+				return false
+			}
+		}
+	}
+}
+
+// localCredentials is the environment of a run against ecrlocal at url.
+func localCredentials(url string) map[string]string {
+	return map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret-key",
+		"AWS_SESSION_TOKEN": "test-session-token", "AWS_REGION": "us-east-1",
+		"AWS_ENDPOINT_URL_ECR": url,
+	}
+}
+
 // checkTagsComplete checks, through the ECR API and the registry, that
 // every tag in the repository names an image whose manifests and blobs are
 // all there.
@@ -108,35 +165,15 @@ func TestCancelDuringPush(t *testing.T) {
 			slow := slowupload.New(e.srv)
 			ts := httptest.NewServer(slow)
 			defer ts.Close()
-			environ := map[string]string{
-				"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret-key",
-				"AWS_SESSION_TOKEN": "test-session-token", "AWS_REGION": "us-east-1",
-				"AWS_ENDPOINT_URL_ECR": ts.URL,
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			cancelledAt := make(chan time.Time, 1)
-			go func() {
+			out, stop := runCancelled(t, j, inputs, localCredentials(ts.URL), sig, func(ctx context.Context) bool {
 				select {
 				case <-slow.Started:
 					time.Sleep(300 * time.Millisecond) // well into the upload
-					cancelledAt <- time.Now()
-					cancel()
+					return true
 				case <-ctx.Done():
+					return false
 				}
-			}()
-			out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: inputs, Env: environ, Cancel: sig})
-			exited := time.Now()
-			if err != nil {
-				t.Fatalf("running the action: %v", err)
-			}
-			var stop time.Duration
-			select {
-			case at := <-cancelledAt:
-				stop = exited.Sub(at)
-			default:
-				t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
-			}
+			})
 			t.Logf("%s: exit %d %.2fs after the signal; %s", sig, out.ExitCode, stop.Seconds(), strings.Join(errorAnnotations(out.RawLog), "\n"))
 			if out.ExitCode != 1 {
 				t.Errorf("exit %d, want 1 (-1 is a kill after the runner's %s grace)\n%s", out.ExitCode, runner.CancelGrace, out.Log)
@@ -179,40 +216,7 @@ func TestCancelDuringScanWait(t *testing.T) {
 	}
 	e.srv.ScanHook("", ecrlocal.ScanHook{Delay: time.Hour})
 	e.srv.ResetCalls()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cancelledAt := make(chan time.Time, 1)
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				if e.srv.Calls()["DescribeImageScanFindings"] > 0 {
-					cancelledAt <- time.Now()
-					cancel()
-					return
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: inputs, Cancel: syscall.SIGINT, Env: map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret-key", "AWS_REGION": "us-east-1",
-		"AWS_ENDPOINT_URL_ECR": e.url,
-	}})
-	exited := time.Now()
-	if err != nil {
-		t.Fatalf("running the action: %v", err)
-	}
-	var stop time.Duration
-	select {
-	case at := <-cancelledAt:
-		stop = exited.Sub(at)
-	default:
-		t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
-	}
+	out, stop := runCancelled(t, j, inputs, localCredentials(e.url), syscall.SIGINT, afterCall(e, "DescribeImageScanFindings"))
 	errs := errorAnnotations(out.RawLog)
 	t.Logf("exit %d %.2fs after SIGINT; %s", out.ExitCode, stop.Seconds(), strings.Join(errs, "\n"))
 	if out.ExitCode != 1 || stop > 15*time.Second {

@@ -76,6 +76,13 @@ func (e *env) putReplication(t *testing.T, prefix string) {
 // wait (its gate has tests of its own).
 func gateJob(t *testing.T, e *env, extra ...string) *runner.Outcome {
 	t.Helper()
+	j, inputs := gateInputs(t, extra...)
+	return e.runJob(t, j, inputs)
+}
+
+// gateInputs makes gateJob's job and inputs.
+func gateInputs(t *testing.T, extra ...string) (*job, map[string]string) {
+	t.Helper()
 	j := newJob(t)
 	if err := os.MkdirAll(j.workspace("app"), 0o755); err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func gateJob(t *testing.T, e *env, extra ...string) *runner.Outcome {
 	if err := os.WriteFile(j.workspace("app/hello.txt"), []byte("hello from "+t.Name()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return e.runJob(t, j, seedInputs(append([]string{"base_image", "scratch", "files", "app/hello.txt:/hello.txt", "wait_for_scan", "false"}, extra...)...))
+	return j, seedInputs(append([]string{"base_image", "scratch", "files", "app/hello.txt:/hello.txt", "wait_for_scan", "false"}, extra...)...)
 }
 
 // taggedImages lists the repository's tags.
@@ -341,48 +348,8 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 // the outcome and how long after the signal the action exited.
 func cancelGateJob(t *testing.T, e *env, call string, extra ...string) (*runner.Outcome, time.Duration) {
 	t.Helper()
-	j := newJob(t)
-	if err := os.MkdirAll(j.workspace("app"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(j.workspace("app/hello.txt"), []byte("hello from "+t.Name()+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cancelledAt := make(chan time.Time, 1)
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				if e.srv.Calls()[call] > 0 {
-					cancelledAt <- time.Now()
-					cancel()
-					return
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	inputs := seedInputs(append([]string{"base_image", "scratch", "files", "app/hello.txt:/hello.txt", "wait_for_scan", "false"}, extra...)...)
-	out, err := runner.Run(ctx, runner.Job{Binary: actionBinary, Root: j.root, Inputs: inputs, Cancel: syscall.SIGINT, Env: map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret-key", "AWS_REGION": "us-east-1",
-		"AWS_ENDPOINT_URL_ECR": e.url,
-	}})
-	exited := time.Now()
-	if err != nil {
-		t.Fatalf("running the action: %v", err)
-	}
-	select {
-	case at := <-cancelledAt:
-		return out, exited.Sub(at)
-	default:
-		t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
-	}
-	return nil, 0
+	j, inputs := gateInputs(t, extra...)
+	return runCancelled(t, j, inputs, localCredentials(e.url), syscall.SIGINT, afterCall(e, call))
 }
 
 // TestCancelDuringTheGates cancels a run while it waits for a signature

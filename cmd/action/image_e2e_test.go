@@ -53,11 +53,7 @@ func (j *job) workspace(p string) string { return filepath.Join(j.root, runner.W
 
 func (e *env) runJob(t *testing.T, j *job, inputs map[string]string) *runner.Outcome {
 	t.Helper()
-	environ := map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local-secret-key",
-		"AWS_SESSION_TOKEN": "test-session-token", "AWS_REGION": "us-east-1",
-		"AWS_ENDPOINT_URL_ECR": e.url,
-	}
+	environ := localCredentials(e.url)
 	for k, v := range j.env {
 		environ[k] = v
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
+	"github.com/org/ecr-action/internal/awsauth"
 	"github.com/org/ecr-action/internal/policy"
 	"github.com/org/ecr-action/internal/testing/ecrlocal"
 	"github.com/org/ecr-action/internal/testing/logslocal"
@@ -303,7 +304,7 @@ func TestThrottlingOnEveryOperation(t *testing.T) {
 
 // TestThrottlingBeyondTheRetryBudget: an operation throttled on every
 // attempt fails the run with a "Throttled" annotation naming it, after
-// exactly maxAttempts calls, and no tag is written.
+// exactly awsauth.MaxAttempts calls, and no tag is written.
 func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -337,8 +338,8 @@ func TestThrottlingBeyondTheRetryBudget(t *testing.T) {
 			if !strings.Contains(out.Summary, "throttled") {
 				t.Errorf("the summary does not say what happened:\n%s", out.Summary)
 			}
-			if got[tt.op] != maxAttempts {
-				t.Errorf("%s called %d times, want %d (the retry budget)", tt.op, got[tt.op], maxAttempts)
+			if got[tt.op] != awsauth.MaxAttempts {
+				t.Errorf("%s called %d times, want %d (the retry budget)", tt.op, got[tt.op], awsauth.MaxAttempts)
 			}
 			if n := f.srv.RegistryCalls()["manifest.put"]; n > 3 {
 				t.Errorf("%d manifest PUTs; only the image and its SBOM and provenance by digest may be written", n)

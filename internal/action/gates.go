@@ -194,15 +194,15 @@ func (g *gateRun) outputs() []output {
 	}
 }
 
-// failures are the gates' reasons to fail the step.
-func (g *gateRun) failures() []failure {
+// failures are the gates' reasons to fail the step; digest is the pushed
+// image's. A cancel during the signing wait never gets here: signingGate
+// ends the run at once.
+func (g *gateRun) failures(ctx context.Context, digest string) []failure {
 	var out []failure
 	switch {
-	case g.sigErr != nil && errors.Is(g.sigErr, context.Canceled):
-		out = append(out, failure{"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while waiting for the signature: no tag was written."})
 	case g.sigErr != nil:
-		title, msg := diagnose.Step(g.sigErr, "Signing gate")
-		out = append(out, failure{title, msg + "\n\nThe image is in the repository by digest only: no tag was written."})
+		title, msg := diagnose.Failure(diagnose.Signing, g.sigErr, false, diagnose.Facts{Digest: digest})
+		out = append(out, failure{title, msg})
 	case g.sig != nil && g.sig.Outcome != gates.SignatureSigned:
 		title := "Signature failed"
 		if g.sig.Outcome == gates.SignatureTimedOut {
@@ -211,11 +211,9 @@ func (g *gateRun) failures() []failure {
 		out = append(out, failure{title, g.sig.Message(g.cfg.SignatureTimeout) + "\n\nThe image is in the repository by digest only: no tag was written."})
 	}
 	switch {
-	case g.replErr != nil && errors.Is(g.replErr, context.Canceled):
-		out = append(out, failure{"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while waiting for replication; the image and its tags are in place in the source repository."})
 	case g.replErr != nil:
-		title, msg := diagnose.Step(g.replErr, "Replication gate")
-		out = append(out, failure{title, msg + "\n\nThe image and its tags are in place in the source repository; its replication was not confirmed."})
+		title, msg := diagnose.Failure(diagnose.Replication, g.replErr, ctx.Err() != nil, diagnose.Facts{Digest: digest})
+		out = append(out, failure{title, msg})
 	case g.repl != nil && !g.repl.OK():
 		title := "Replication failed"
 		if g.replicationStatus() == replicationTimedOut {
@@ -313,8 +311,7 @@ func (r *run) signingGate(ctx context.Context) error {
 	}
 	r.signed = r.gates.signature(ctx, r.clk, r.wf, r.client, r.img.pushed.Digest, r.scanPassed())
 	if ctx.Err() != nil {
-		// Cancelled during the wait: it reads as a cancel before the tags.
-		return r.fail(ctx, diagnose.Scan, ctx.Err())
+		return r.fail(ctx, diagnose.Signing, ctx.Err())
 	}
 	return nil
 }

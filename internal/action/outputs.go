@@ -72,7 +72,7 @@ func (r *run) outputs(ctx context.Context) error {
 	// The replication gate, before the outputs: they name each replica.
 	if r.sum != nil {
 		r.gates.replication(ctx, r.clk, r.wf, r.client, r.sum.Digest, r.tagged)
-		r.late = append(r.late, r.gates.failures()...)
+		r.late = append(r.late, r.gates.failures(ctx, r.sum.Digest)...)
 	}
 	for _, o := range r.outputList(sarifFile) {
 		if err := r.wf.SetOutput(o.name, o.value); err != nil {

@@ -31,8 +31,10 @@ const (
 	Push                     // uploading the image by digest
 	Referrers                // attaching the SBOM and provenance
 	Scan                     // waiting for the scan and gating on it
+	Signing                  // waiting for ECR managed signing
 	Tags                     // writing the tags
 	ScanLog                  // logging the scan result to CloudWatch Logs
+	Replication              // waiting for replication to every destination
 )
 
 // Facts are what the run knows when a phase fails; messages name them.
@@ -121,6 +123,15 @@ var phases = map[Phase]struct {
 			return title, msg + "\n\nThe image was pushed, but the scan gate could not decide, so the step fails."
 		},
 	},
+	Signing: {
+		cancel: func(f Facts) string {
+			return cancelPrefix + "before the tags were written. " + fmt.Sprintf(digestOnly, f.Digest) + " Re-run to finish."
+		},
+		fail: func(err error, f Facts) (string, string) {
+			title, msg := Step(err, "Signing gate")
+			return title, msg + "\n\n" + fmt.Sprintf(digestOnly, f.Digest)
+		},
+	},
 	Tags: {
 		cancel: func(f Facts) string {
 			return cancelPrefix + fmt.Sprintf("while writing the tags. The image %s is complete in the repository; some of its tags may have been written. Re-run to write the rest.", f.Digest)
@@ -132,6 +143,15 @@ var phases = map[Phase]struct {
 			return cancelPrefix + "while logging the scan result; the image and its tags are in place."
 		},
 		fail: func(err error, _ Facts) (string, string) { return Logs(err) },
+	},
+	Replication: {
+		cancel: func(Facts) string {
+			return cancelPrefix + "while waiting for replication; the image and its tags are in place in the source repository."
+		},
+		fail: func(err error, _ Facts) (string, string) {
+			title, msg := Step(err, "Replication gate")
+			return title, msg + "\n\nThe image and its tags are in place in the source repository; its replication was not confirmed."
+		},
 	},
 }
 

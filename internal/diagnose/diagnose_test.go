@@ -118,6 +118,14 @@ func TestFailure(t *testing.T) {
 			"Replication gate", "the registry has no replication rules\n\nwait_for_replication is true: add a replication rule whose repository filters (PREFIX_MATCH) cover the repository (ECR > Private registry > Settings > Replication, or aws ecr put-replication-configuration), or remove wait_for_replication\n\nNothing was changed in AWS."},
 		{"gates: replication denied", GateSetup, &StepError{Kind: ReplicationGate, Err: awsErr("ECR", "DescribeRegistry", "AccessDeniedException", "no")}, false, Facts{},
 			"Replication gate", awsErr("ECR", "DescribeRegistry", "AccessDeniedException", "no").Error() + "\n\nThe credentials lack ecr:DescribeRegistry. Add it to the role's policy (the README lists the minimal policy).\n\nNothing was changed in AWS."},
+		{"signing: status denied", Signing, awsErr("ECR", "DescribeImageSigningStatus", "AccessDeniedException", "no"), false, Facts{Digest: "sha256:1"},
+			"Permission denied", awsErr("ECR", "DescribeImageSigningStatus", "AccessDeniedException", "no").Error() + "\n\nThe credentials lack ecr:DescribeImageSigningStatus. Add it to the role's policy (the README lists the minimal policy).\n\nThe image sha256:1 is in the repository by digest only: no tag was written."},
+		{"cancel: signing", Signing, context.Canceled, true, Facts{Digest: "sha256:1"},
+			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) before the tags were written. The image sha256:1 is in the repository by digest only: no tag was written. Re-run to finish."},
+		{"replication: other error", Replication, notAPI, false, Facts{},
+			"Replication gate", "boom\n\nThe image and its tags are in place in the source repository; its replication was not confirmed."},
+		{"cancel: replication", Replication, context.Canceled, true, Facts{},
+			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while waiting for replication; the image and its tags are in place in the source repository."},
 		{"cancel: gates", GateSetup, context.Canceled, true, Facts{},
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while reading the registry's signing and replication configuration. Nothing was changed in AWS."},
 		{"cancel: scan log", ScanLog, context.Canceled, true, Facts{},
@@ -138,7 +146,7 @@ func TestFailure(t *testing.T) {
 // TestEveryPhaseAndStepHasARow checks that no phase or step kind falls
 // through the tables.
 func TestEveryPhaseAndStepHasARow(t *testing.T) {
-	for p := Credentials; p <= ScanLog; p++ {
+	for p := Credentials; p <= Replication; p++ {
 		if phases[p].fail == nil {
 			t.Errorf("phase %d has no row", p)
 		}

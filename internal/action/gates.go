@@ -146,14 +146,6 @@ func (g *gateRun) replication(ctx context.Context, clk clock.Clock, wf *report.W
 	}
 }
 
-// The replication_status output's values.
-const (
-	replicationComplete = "complete"
-	replicationFailed   = "failed"
-	replicationTimedOut = "timed_out"
-	replicationSkipped  = "skipped"
-)
-
 func (g *gateRun) signatureStatus() string {
 	switch {
 	case !g.cfg.RequireSignature || g.sigSkipped != "":
@@ -167,15 +159,11 @@ func (g *gateRun) signatureStatus() string {
 func (g *gateRun) replicationStatus() string {
 	switch {
 	case !g.cfg.WaitForReplication || g.replSkipped != "":
-		return replicationSkipped
-	case g.replErr != nil && g.repl == nil:
-		return replicationFailed
-	case g.repl.OK() && g.replErr == nil:
-		return replicationComplete
-	case g.repl.TimedOut:
-		return replicationTimedOut
+		return gates.ReplicationSkipped
+	case g.replErr != nil:
+		return gates.ReplicationFailed
 	}
-	return replicationFailed
+	return g.repl.Outcome()
 }
 
 // outputs are signature_status, replication_status and
@@ -216,7 +204,7 @@ func (g *gateRun) failures(ctx context.Context, digest string) []failure {
 		out = append(out, failure{title, msg})
 	case g.repl != nil && !g.repl.OK():
 		title := "Replication failed"
-		if g.replicationStatus() == replicationTimedOut {
+		if g.replicationStatus() == gates.ReplicationTimedOut {
 			title = "Replication timed out"
 		}
 		out = append(out, failure{title, g.repl.Message(g.cfg.ReplicationTimeout)})

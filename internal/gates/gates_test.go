@@ -297,7 +297,7 @@ func TestWaitReplicated(t *testing.T) {
 			}
 			return []types.ImageReplicationStatus{replStatus(dests[0], types.ReplicationStatusComplete), replStatus(dests[1], types.ReplicationStatusComplete)}, nil
 		})
-		if err != nil || !res.OK() || res.Message(time.Minute) != "" {
+		if err != nil || !res.OK() || res.Outcome() != ReplicationComplete || res.Message(time.Minute) != "" {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 		var uris []string
@@ -312,7 +312,7 @@ func TestWaitReplicated(t *testing.T) {
 		res, _, err := waitReplicated(t, func(time.Duration) ([]types.ImageReplicationStatus, error) {
 			return []types.ImageReplicationStatus{replStatus(dests[0], types.ReplicationStatusComplete)}, nil
 		})
-		if err != nil || res.OK() || !res.TimedOut || res.Waited != time.Minute {
+		if err != nil || res.OK() || !res.TimedOut || res.Outcome() != ReplicationTimedOut || res.Waited != time.Minute {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 		m := res.Message(time.Minute)
@@ -331,7 +331,7 @@ func TestWaitReplicated(t *testing.T) {
 			}
 			return []types.ImageReplicationStatus{replStatus(dests[0], types.ReplicationStatusFailed), replStatus(dests[1], second)}, nil
 		})
-		if err != nil || res.OK() || res.TimedOut || res.Waited != 7*time.Second {
+		if err != nil || res.OK() || res.TimedOut || res.Outcome() != ReplicationFailed || res.Waited != 7*time.Second {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 		m := res.Message(time.Minute)

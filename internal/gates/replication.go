@@ -118,6 +118,26 @@ func (r *ReplicationResult) Complete() []DestinationStatus {
 }
 
 // OK reports whether every destination is COMPLETE.
+// The replication_status output's values, as SignatureSigned… are
+// signature_status's.
+const (
+	ReplicationComplete = "complete"
+	ReplicationFailed   = "failed"
+	ReplicationTimedOut = "timed_out"
+	ReplicationSkipped  = "skipped" // wait_for_replication is false, or no tag was written
+)
+
+// Outcome is ReplicationComplete, ReplicationTimedOut or ReplicationFailed.
+func (r *ReplicationResult) Outcome() string {
+	switch {
+	case r.OK():
+		return ReplicationComplete
+	case r.TimedOut:
+		return ReplicationTimedOut
+	}
+	return ReplicationFailed
+}
+
 func (r *ReplicationResult) OK() bool {
 	return !r.TimedOut && len(r.Complete()) == len(r.Destinations)
 }

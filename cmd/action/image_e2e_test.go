@@ -478,6 +478,18 @@ func TestBuildEndToEnd(t *testing.T) {
 	if !strings.Contains(out.Summary, "nothing was pushed") {
 		t.Errorf("rebuild pushed again:\n%s", out.Summary)
 	}
+
+	// The base pinned by digest, with the provenance on (the default): the
+	// provenance names the base once, by that digest.
+	baseDigest, err := base.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := seedInputs("base_image", host+"/base:1@"+baseDigest.String(), "files", "dist/${TARGETARCH}/app:/app", "entrypoint", `["/app"]`, "image_tags", "pinned", "tag_sha", "false", "tag_latest", "false")
+	out = e.runJob(t, j, pinned)
+	if out.ExitCode != 0 || out.Outputs["provenance_digest"] == "" {
+		t.Fatalf("a base pinned by digest: exit %d, provenance_digest %q\n%s", out.ExitCode, out.Outputs["provenance_digest"], out.Log)
+	}
 }
 
 func mustImage(t *testing.T, idx v1.ImageIndex, h v1.Hash) v1.Image {

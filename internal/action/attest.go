@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/diagnose"
 	"github.com/org/ecr-action/internal/image"
@@ -69,7 +68,7 @@ func prepareAttestation(cfg *config.Config, getenv func(string) string, version 
 type imageArtifact struct {
 	Source string
 	Digest string
-	Files  []build.FileDigest // a build's files sources; none for other inputs
+	Built  built // a build's files sources and base image; zero for other inputs
 }
 
 // provenanceInput gathers the statement's input from the GitHub context
@@ -123,19 +122,16 @@ func provenanceInput(cfg *config.Config, getenv func(string) string, version str
 	if len(cfg.Image.Tags) > 0 {
 		in.Inputs["tags"] = strings.Join(cfg.Image.Tags, ",")
 	}
-	// The base image: the one a build started from (its digest is in the
-	// artifact's source, "build from <ref>@<digest>"), or the image a
+	// The base image: the one a build started from, or the image a
 	// docker:// source copied.
 	switch {
-	case strings.HasPrefix(art.Source, "build from "):
-		if ref, d, ok := strings.Cut(strings.TrimPrefix(art.Source, "build from "), "@sha256:"); ok {
-			in.BaseImages = append(in.BaseImages, provenance.Dependency{URI: ref, Digest: "sha256:" + d})
-		}
+	case art.Built.baseDigest != "":
+		in.BaseImages = append(in.BaseImages, provenance.Dependency{URI: art.Built.baseRef, Digest: art.Built.baseDigest})
 	case strings.HasPrefix(art.Source, "docker://"):
 		in.BaseImages = append(in.BaseImages, provenance.Dependency{URI: strings.TrimPrefix(art.Source, "docker://"), Digest: art.Digest})
 	}
 	// The files sources' digests, from the build's own pass over them.
-	for _, f := range art.Files {
+	for _, f := range art.Built.files {
 		in.Files = append(in.Files, provenance.Dependency{URI: f.Path, Digest: f.Digest.String(), Dir: f.Dir})
 	}
 	return in

@@ -20,7 +20,7 @@ func TestProvenanceInput(t *testing.T) {
 	cfg := &config.Config{Image: &config.Image{Build: &config.Build{Env: []string{"TOKEN=s3cr3t-value", "MODE=prod"}}, Tags: []string{"abc1234", "latest"}}}
 	digest := "sha256:" + strings.Repeat("b", 64)
 	base := "sha256:" + strings.Repeat("c", 64)
-	in := provenanceInput(cfg, func(k string) string { return env[k] }, "v1.2.3", imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest}, "host/app", time.Unix(100, 0))
+	in := provenanceInput(cfg, func(k string) string { return env[k] }, "v1.2.3", imageArtifact{Source: "build from alpine:3.20@" + base, Digest: digest, Built: built{baseRef: "alpine:3.20", baseDigest: base}}, "host/app", time.Unix(100, 0))
 	if in.GitHub.RunID != "42" || in.GitHub.RunAttempt != "2" || in.Action.Version != "v1" || in.Action.Repository != "org/ecr-action" {
 		t.Errorf("GitHub context %+v, action %+v", in.GitHub, in.Action)
 	}
@@ -69,5 +69,33 @@ func TestSBOMOutput(t *testing.T) {
 	}
 	if got := sbomOutput(refs[:1], false); got != "sha256:1" {
 		t.Errorf("image: %q", got)
+	}
+}
+
+// TestBaseDependency: a base_image pinned by digest is named without its
+// digest, once, and a tag keeps its name (a pinned base once failed the
+// provenance with the digest given twice).
+func TestBaseDependency(t *testing.T) {
+	d := "sha256:" + strings.Repeat("c", 64)
+	for in, want := range map[string]string{
+		"alpine:3.20":                 "alpine:3.20",
+		"alpine:3.20@" + d:            "alpine:3.20",
+		"public.ecr.aws/x/base@" + d:  "public.ecr.aws/x/base",
+		"127.0.0.1:5000/base:v1@" + d: "127.0.0.1:5000/base:v1",
+	} {
+		ref, digest := baseDependency(in, d)
+		if ref != want || digest != d {
+			t.Errorf("baseDependency(%q) = %q, %q; want %q, %q", in, ref, digest, want, d)
+		}
+		env := map[string]string{
+			"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "org/app", "GITHUB_SHA": strings.Repeat("a", 40),
+			"GITHUB_REF": "refs/heads/main", "GITHUB_WORKFLOW_REF": "org/app/.github/workflows/deploy.yml@refs/heads/main",
+			"GITHUB_RUN_ID": "42", "GITHUB_RUN_ATTEMPT": "1",
+		}
+		cfg := &config.Config{Provenance: true, Image: &config.Image{Build: &config.Build{}}}
+		a, err := prepareAttestation(cfg, func(k string) string { return env[k] }, "v1", imageArtifact{Source: "build from " + in, Digest: "sha256:" + strings.Repeat("b", 64), Built: built{baseRef: ref, baseDigest: digest}}, "host/app", false, time.Unix(100, 0))
+		if err != nil || a == nil || a.provenance == nil {
+			t.Errorf("base_image %q: the provenance is refused: %v", in, err)
+		}
 	}
 }

@@ -12,10 +12,17 @@ import (
 	"github.com/org/ecr-action/internal/image"
 )
 
-// buildImage assembles the image from base_image and files. It also
-// returns the digests of the files sources, hashed as the layers were
-// written, for the provenance.
-func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp string) (*image.Artifact, []build.FileDigest, error) {
+// built is what a build tells the provenance beyond the image: the digests
+// of the files sources, hashed as the layers were written, and the base
+// image by reference and digest (none for scratch).
+type built struct {
+	files      []build.FileDigest
+	baseRef    string
+	baseDigest string
+}
+
+// buildImage assembles the image from base_image and files.
+func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp string) (*image.Artifact, built, error) {
 	b := cfg.Image.Build
 	spec := build.Spec{
 		Workspace:  cfg.Workspace,
@@ -49,14 +56,15 @@ func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp 
 		spec.Version = cfg.Image.Tags[0]
 	}
 	source := "build from " + b.BaseImage
+	var info built
 	if b.BaseImage != config.Scratch {
 		ref, err := name.ParseReference(b.BaseImage)
 		if err != nil {
-			return nil, nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
+			return nil, built{}, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
 		}
 		desc, err := reg.Puller().Get(ctx, ref)
 		if err != nil {
-			return nil, nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
+			return nil, built{}, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
 		}
 		if desc.MediaType.IsIndex() {
 			spec.Base.Index, err = desc.ImageIndex()
@@ -64,13 +72,16 @@ func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp 
 			spec.Base.Image, err = desc.Image()
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
+			return nil, built{}, fmt.Errorf("base_image %q: %w", b.BaseImage, err)
 		}
-		source += "@" + desc.Digest.String()
+		info.baseRef, info.baseDigest = baseDependency(b.BaseImage, desc.Digest.String())
+		if _, pinned := ref.(name.Digest); !pinned {
+			source += "@" + desc.Digest.String()
+		}
 	}
 	res, err := build.Build(ctx, spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, built{}, err
 	}
 	var art *image.Artifact
 	if res.Index != nil {
@@ -78,5 +89,14 @@ func buildImage(ctx context.Context, cfg *config.Config, reg *image.Client, tmp 
 	} else {
 		art, err = image.FromImage(source, res.Image)
 	}
-	return art, res.Files, err
+	info.files = res.Files
+	return art, info, err
+}
+
+// baseDependency is the base image as the provenance names it: the
+// base_image input without a digest it may be pinned to, and the digest
+// it resolved to.
+func baseDependency(baseImage, resolved string) (ref, digest string) {
+	ref, _, _ = strings.Cut(baseImage, "@")
+	return ref, resolved
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/org/ecr-action/internal/awsauth"
-	"github.com/org/ecr-action/internal/build"
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/diagnose"
@@ -36,8 +35,8 @@ type imageRun struct {
 	recovered int
 	art       *image.Artifact
 	plan      *image.Plan
-	attest    *attestation       // what the referrers phase attaches; nil for nothing
-	files     []build.FileDigest // a build's files sources with their digests, for the provenance
+	attest    *attestation // what the referrers phase attaches; nil for nothing
+	built     built        // what a build tells the provenance (files' digests, the base image)
 	tmp       string
 
 	// after the push
@@ -98,7 +97,7 @@ func (r *run) openAndPlan(ctx context.Context) error {
 		r.wf.Infof("%s", line)
 	}
 	img.plan = plan
-	img.attest, err = prepareAttestation(r.cfg, r.getenv, r.env.Version, imageArtifact{Source: art.Source, Digest: art.Digest.String(), Files: img.files}, target.Name(), plan.Retag, r.clk.Now())
+	img.attest, err = prepareAttestation(r.cfg, r.getenv, r.env.Version, imageArtifact{Source: art.Source, Digest: art.Digest.String(), Built: img.built}, target.Name(), plan.Retag, r.clk.Now())
 	return err
 }
 
@@ -174,11 +173,11 @@ func (r *run) openImage(ctx context.Context, target name.Repository) (*image.Art
 		}
 		return art, true, nil
 	case im.Build != nil:
-		art, files, err := buildImage(ctx, r.cfg, reg, tmp)
+		art, info, err := buildImage(ctx, r.cfg, reg, tmp)
 		if err != nil {
 			return nil, false, &diagnose.StepError{Kind: diagnose.Build, Err: err}
 		}
-		r.img.files = files
+		r.img.built = info
 		return art, false, nil
 	case im.Source != nil:
 		art, err := r.openSource(ctx, im.Source)

@@ -334,6 +334,9 @@ func TestSeedExampleEndToEnd(t *testing.T) {
 		"registry_id":             "123456789012",
 		"repository_registry_url": host,
 		"scan_gate":               "skipped", // no image
+		"signature_status":        "skipped",
+		"replication_status":      "skipped",
+		"replicated_image_uris":   "",
 	}
 	if diff := cmp.Diff(want, out.Outputs); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)

@@ -118,7 +118,7 @@ func (r *run) outputList(sarifFile string) []output {
 	} else if r.img == nil {
 		out = append(out, output{"scan_gate", string(scan.GateSkipped)})
 	}
-	if r.sum != nil && r.gates != nil {
+	if r.gates != nil { // skipped, with no image
 		out = append(out, r.gates.outputs()...)
 	}
 	return out

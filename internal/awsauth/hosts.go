@@ -47,6 +47,23 @@ func ParseRegistryHost(host string) (RegistryHost, bool) {
 	return RegistryHost{}, false
 }
 
+// RegistryIn is the standard registry host of account in region, with the
+// domain of the region's partition: amazonaws.com.cn in China (cn-),
+// c2s.ic.gov in ISO (us-iso-), sc2s.sgov.gov in ISOB (us-isob-),
+// amazonaws.com elsewhere.
+func RegistryIn(account, region string) RegistryHost {
+	suffix := "amazonaws.com"
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		suffix = "amazonaws.com.cn"
+	case strings.HasPrefix(region, "us-isob-"):
+		suffix = "sc2s.sgov.gov"
+	case strings.HasPrefix(region, "us-iso-"):
+		suffix = "c2s.ic.gov"
+	}
+	return RegistryHost{Account: account, Region: region, Suffix: suffix}
+}
+
 // String is the host name.
 func (h RegistryHost) String() string {
 	var b strings.Builder

@@ -118,3 +118,23 @@ func FuzzParseRegistryHost(f *testing.F) {
 		}
 	})
 }
+
+// TestRegistryIn: the standard host of each partition parses back to
+// itself.
+func TestRegistryIn(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1":      "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+		"cn-north-1":     "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+		"us-iso-east-1":  "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+		"us-isob-east-1": "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+		"us-gov-west-1":  "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com",
+	} {
+		got := RegistryIn("123456789012", region)
+		if got.String() != want {
+			t.Errorf("RegistryIn(%s) = %s, want %s", region, got, want)
+		}
+		if back, ok := ParseRegistryHost(want); !ok || back != got {
+			t.Errorf("%s parses as %+v, %v; want %+v", want, back, ok, got)
+		}
+	}
+}

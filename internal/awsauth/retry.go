@@ -64,3 +64,18 @@ func IsQuotaError(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "LimitExceededException"
 }
+
+// ReadAgain reports whether a paced wait (the scan, signing and
+// replication waits) may read again after a read failed through the
+// client's own retries: throttling, a server fault, or a transient
+// connection error may pass; AccessDenied and validation errors never do.
+func ReadAgain(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
+			return true
+		}
+		return api.ErrorFault() == smithy.FaultServer
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}

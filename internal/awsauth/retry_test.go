@@ -3,6 +3,8 @@ package awsauth
 import (
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -36,5 +38,29 @@ func TestRetryers(t *testing.T) {
 	}
 	if !tr.IsErrorRetryable(quota) {
 		t.Error("NewTokenRetryer is the SDK's standard retryer, which counts LimitExceededException as throttling")
+	}
+}
+
+// TestReadAgain: a paced wait reads again after throttling, a server
+// fault or a broken connection, never after AccessDenied or a validation
+// error.
+func TestReadAgain(t *testing.T) {
+	op := func(err error) error {
+		return &smithy.OperationError{ServiceID: "ECR", OperationName: "DescribeImageSigningStatus", Err: err}
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"throttled", op(&smithy.GenericAPIError{Code: "ThrottlingException"}), true},
+		{"server fault", op(&smithy.GenericAPIError{Code: "ServerException", Fault: smithy.FaultServer}), true},
+		{"connection reset", op(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}), true},
+		{"access denied", op(&smithy.GenericAPIError{Code: "AccessDeniedException", Fault: smithy.FaultClient}), false},
+		{"validation", op(&smithy.GenericAPIError{Code: "InvalidParameterException", Fault: smithy.FaultClient}), false},
+	} {
+		if got := ReadAgain(c.err); got != c.want {
+			t.Errorf("%s: ReadAgain = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

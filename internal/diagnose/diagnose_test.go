@@ -126,6 +126,8 @@ func TestFailure(t *testing.T) {
 			"Replication gate", "boom\n\nThe image and its tags are in place in the source repository; its replication was not confirmed."},
 		{"cancel: replication", Replication, context.Canceled, true, Facts{},
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while waiting for replication; the image and its tags are in place in the source repository."},
+		{"replication: the connection failed", Replication, &smithy.OperationError{ServiceID: "ECR", OperationName: "DescribeImageReplicationStatus", Err: errors.New("dial tcp: connection refused")}, false, Facts{},
+			"Replication gate", "operation error ECR: DescribeImageReplicationStatus, dial tcp: connection refused\n\nThe image and its tags are in place in the source repository; its replication was not confirmed."},
 		{"cancel: gates", GateSetup, context.Canceled, true, Facts{},
 			"Cancelled", "The run was cancelled (the runner sent SIGINT or SIGTERM) while reading the registry's signing and replication configuration. Nothing was changed in AWS."},
 		{"cancel: scan log", ScanLog, context.Canceled, true, Facts{},

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/org/ecr-action/internal/image"
@@ -113,9 +112,10 @@ func Step(err error, title string) (string, string) {
 		}
 		return s.title, text
 	}
-	var op *smithy.OperationError
-	if errors.As(err, &op) {
-		return AWS(err)
+	// An AWS error with a code reads by its code; one without (the
+	// connection failed) keeps the step's title.
+	if t, m, ok := api(err.Error(), err); ok {
+		return t, m
 	}
 	return title, err.Error()
 }

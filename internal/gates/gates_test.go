@@ -110,7 +110,16 @@ func TestCheckSigning(t *testing.T) {
 	}
 }
 
-func TestWildcard(t *testing.T) {
+// TestCovers: a rule's WILDCARD_MATCH filters cover a repository when any
+// one matches (policy.WildcardMatch), and a rule without filters covers
+// every repository.
+func TestCovers(t *testing.T) {
+	if !covers(nil, "anything") {
+		t.Error("a rule without filters covers nothing")
+	}
+	if !covers([]string{"other", "team/*"}, "team/app") || covers([]string{"other", "team/*"}, "teams/app") {
+		t.Error("covers does not take any one matching filter")
+	}
 	for _, c := range []struct {
 		pattern, name string
 		want          bool
@@ -118,8 +127,8 @@ func TestWildcard(t *testing.T) {
 		{"team/*", "team/app", true}, {"*/production", "a/production", true}, {"*prod*", "myproduction", true},
 		{"team/*", "teams/app", false}, {"app", "app", true}, {"app", "app2", false}, {"a*b*a", "aba", true}, {"a*a", "a", false},
 	} {
-		if got := wildcard(c.pattern, c.name); got != c.want {
-			t.Errorf("wildcard(%q, %q) = %v", c.pattern, c.name, got)
+		if got := covers([]string{c.pattern}, c.name); got != c.want {
+			t.Errorf("covers(%q, %q) = %v", c.pattern, c.name, got)
 		}
 	}
 }

@@ -23,9 +23,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/smithy-go"
-
+	"github.com/org/ecr-action/internal/awsauth"
 	"github.com/org/ecr-action/internal/clock"
 )
 
@@ -85,7 +83,7 @@ func poll(ctx context.Context, p Pace, read func(ctx context.Context) (done bool
 			return elapsed(), nil
 		case err != nil && callEnded:
 			return elapsed(), errTimedOut // the read outlived the timeout
-		case err != nil && Retryable(err):
+		case err != nil && awsauth.ReadAgain(err):
 			pause = min(2*pause, maxThrottledInterval)
 			wait = pause
 		case err != nil:
@@ -103,17 +101,4 @@ func poll(ctx context.Context, p Pace, read func(ctx context.Context) (done bool
 			return elapsed(), err
 		}
 	}
-}
-
-// Retryable reports whether a later read may succeed where this one
-// failed: throttling, and server faults.
-func Retryable(err error) bool {
-	var api smithy.APIError
-	if !errors.As(err, &api) {
-		return false
-	}
-	if _, ok := retry.DefaultThrottleErrorCodes[api.ErrorCode()]; ok {
-		return true
-	}
-	return api.ErrorFault() == smithy.FaultServer || api.ErrorCode() == "ServerException"
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/org/ecr-action/internal/awsauth"
 )
 
 // ReplicationAPI is the part of the ECR client the replication gate calls.
@@ -170,7 +171,7 @@ func WaitReplicated(ctx context.Context, api ReplicationAPI, o ReplicationOption
 			ImageId:        &types.ImageIdentifier{ImageDigest: aws.String(o.Digest)},
 		})
 		if err != nil {
-			if Retryable(err) {
+			if awsauth.ReadAgain(err) {
 				o.Logf("DescribeImageReplicationStatus: %v; reading again", err)
 			}
 			return false, err
@@ -197,7 +198,7 @@ func WaitReplicated(ctx context.Context, api ReplicationAPI, o ReplicationOption
 	res.Waited = waited
 	for i := range res.Destinations {
 		if d := &res.Destinations[i]; d.Status == string(types.ReplicationStatusComplete) {
-			d.URI = ImageURI(d.Destination, o.Repository, o.Digest)
+			d.URI = imageURI(d.Destination, o.Repository, o.Digest)
 		}
 	}
 	switch {
@@ -226,15 +227,11 @@ func describeDestinations(ds []DestinationStatus) string {
 }
 
 // ImageURI is the image's URI in a destination registry, pinned by
-// digest: <registry>.dkr.ecr.<region>.<domain>/<repository>@<digest>, the
-// domain amazonaws.com.cn in the China regions, amazonaws.com elsewhere.
-// Replication keeps the repository name.
-func ImageURI(d Destination, repository, digest string) string {
-	domain := "amazonaws.com"
-	if strings.HasPrefix(d.Region, "cn-") {
-		domain = "amazonaws.com.cn"
-	}
-	return fmt.Sprintf("%s.dkr.ecr.%s.%s/%s@%s", d.RegistryID, d.Region, domain, repository, digest)
+// digest: <registry>.dkr.ecr.<region>.<domain>/<repository>@<digest>, with
+// the domain of the region's partition (awsauth.RegistryIn). Replication
+// keeps the repository name.
+func imageURI(d Destination, repository, digest string) string {
+	return awsauth.RegistryIn(d.RegistryID, d.Region).String() + "/" + repository + "@" + digest
 }
 
 // Message says what a result that is not OK means; "" when it is.

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/org/ecr-action/internal/awsauth"
+	"github.com/org/ecr-action/internal/policy"
 )
 
 // SigningAPI is the part of the ECR client the signing gate calls.
@@ -94,27 +96,7 @@ func covers(filters []string, repository string) bool {
 	if len(filters) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(filters, func(f string) bool { return wildcard(f, repository) })
-}
-
-// wildcard matches name against a pattern in which * is any sequence.
-func wildcard(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	name = name[len(parts[0]):]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(name, p)
-		if i < 0 {
-			return false
-		}
-		name = name[i+len(p):]
-	}
-	return strings.HasSuffix(name, parts[len(parts)-1])
+	return slices.ContainsFunc(filters, func(f string) bool { return policy.WildcardMatch(f, repository) })
 }
 
 // The outcomes of the signing gate (the signature_status output).
@@ -166,7 +148,7 @@ func WaitSigned(ctx context.Context, api SigningAPI, o SigningOptions) (*Signing
 			ImageId:        &types.ImageIdentifier{ImageDigest: aws.String(o.Digest)},
 		})
 		if err != nil {
-			if Retryable(err) {
+			if awsauth.ReadAgain(err) {
 				o.Logf("DescribeImageSigningStatus: %v; reading again", err)
 			}
 			return false, err

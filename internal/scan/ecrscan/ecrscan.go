@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/org/ecr-action/internal/awsauth"
 	"github.com/org/ecr-action/internal/clock"
 	"github.com/org/ecr-action/internal/scan"
 )
@@ -379,7 +380,7 @@ func poll(ctx context.Context, api API, o Options, t *target, elapsed time.Durat
 				// Normal for a few seconds after a push.
 				return nil
 			}
-			if retryable(err) {
+			if awsauth.ReadAgain(err) {
 				t.retrying = shortError(err)
 				o.Logf("%s: %v; retrying", name(t.Target), t.retrying)
 				return nil
@@ -534,19 +535,6 @@ func packageVersion(p types.VulnerablePackage) string {
 		v = strconv.Itoa(int(*p.Epoch)) + ":" + v
 	}
 	return v
-}
-
-// retryable reports whether a later call may succeed: throttling and server
-// faults that outlasted the SDK's own retries.
-func retryable(err error) bool {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
-			return true
-		}
-		return api.ErrorFault() == smithy.FaultServer
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
 func isAccessDenied(err error) bool {

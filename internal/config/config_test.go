@@ -391,7 +391,7 @@ func revalidate(t *testing.T, c *Config, ws, temp string) {
 		t.Fatalf("accepted session name %q or audience %q", c.RoleSessionName, c.Audience)
 	}
 	s := c.Scan
-	if s.Timeout < MinScanTimeout || s.Timeout > MaxScanTimeout {
+	if s.Timeout < MinWaitTimeout || s.Timeout > MaxWaitTimeout {
 		t.Fatalf("accepted scan timeout %v", s.Timeout)
 	}
 	if !slices.Contains(LogRetentionValues, s.LogRetentionDays) {

@@ -20,13 +20,6 @@ type Gates struct {
 	ReplicationTimeout time.Duration
 }
 
-// Limits of signature_timeout and replication_timeout: as scan_timeout,
-// from 10 s to a GitHub job's 6 hours.
-const (
-	MinGateTimeout = 10 * time.Second
-	MaxGateTimeout = 6 * time.Hour
-)
-
 // loadGates validates the gate inputs. hasImage says whether the run
 // pushes or retags an image.
 func loadGates(withDefault func(string) string, boolean func(string) bool, bad func(input, value, format string, args ...any), hasImage bool) Gates {
@@ -39,12 +32,14 @@ func loadGates(withDefault func(string) string, boolean func(string) bool, bad f
 	if g.WaitForReplication && !hasImage {
 		bad("wait_for_replication", "true", "is true but the run pushes no image; set source, base_image or retag_from, or remove wait_for_replication")
 	}
-	g.SignatureTimeout = gateTimeout(withDefault, bad, "signature_timeout")
-	g.ReplicationTimeout = gateTimeout(withDefault, bad, "replication_timeout")
+	g.SignatureTimeout = waitTimeout(withDefault, bad, "signature_timeout")
+	g.ReplicationTimeout = waitTimeout(withDefault, bad, "replication_timeout")
 	return g
 }
 
-func gateTimeout(withDefault func(string) string, bad func(input, value, format string, args ...any), name string) time.Duration {
+// waitTimeout reads a wait's timeout input: a duration from MinWaitTimeout
+// to MaxWaitTimeout; 0 when it is invalid (and reported).
+func waitTimeout(withDefault func(string) string, bad func(input, value, format string, args ...any), name string) time.Duration {
 	v := withDefault(name)
 	d, err := time.ParseDuration(v)
 	switch {
@@ -54,8 +49,8 @@ func gateTimeout(withDefault func(string) string, bad func(input, value, format 
 		} else {
 			bad(name, v, "must be a duration such as 10m, 90s or 1h30m")
 		}
-	case d < MinGateTimeout || d > MaxGateTimeout:
-		bad(name, v, "must be from %s to %s (a GitHub job runs at most 6 hours)", MinGateTimeout, "6h")
+	case d < MinWaitTimeout || d > MaxWaitTimeout:
+		bad(name, v, "must be from %s to %s (a GitHub job runs at most 6 hours)", MinWaitTimeout, "6h")
 	default:
 		return d
 	}

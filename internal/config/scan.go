@@ -43,11 +43,12 @@ const (
 	WaitFalse = "false"
 )
 
-// Limits of scan_timeout: a scan takes seconds to minutes; a GitHub job
-// runs at most 6 hours.
+// Limits of the waits' timeouts (scan_timeout, signature_timeout,
+// replication_timeout): a scan, a signature or a replication takes seconds
+// to minutes; a GitHub job runs at most 6 hours.
 const (
-	MinScanTimeout = 10 * time.Second
-	MaxScanTimeout = 6 * time.Hour
+	MinWaitTimeout = 10 * time.Second
+	MaxWaitTimeout = 6 * time.Hour
 )
 
 // LogRetentionValues are the retention periods, in days, that CloudWatch
@@ -78,20 +79,7 @@ func loadScan(in, withDefault func(string) string, boolean func(string) bool, ba
 		bad("wait_for_scan", s.Wait, "must be auto (wait when the repository scans on push), true (also start a scan when it does not) or false")
 	}
 
-	timeout := withDefault("scan_timeout")
-	d, err := time.ParseDuration(timeout)
-	switch {
-	case err != nil:
-		if _, nerr := strconv.Atoi(timeout); nerr == nil {
-			bad("scan_timeout", timeout, "needs a unit: write %ss for seconds or %sm for minutes", timeout, timeout)
-		} else {
-			bad("scan_timeout", timeout, "must be a duration such as 10m, 90s or 1h30m")
-		}
-	case d < MinScanTimeout || d > MaxScanTimeout:
-		bad("scan_timeout", timeout, "must be from %s to %s (a GitHub job runs at most 6 hours)", MinScanTimeout, "6h")
-	default:
-		s.Timeout = d
-	}
+	s.Timeout = waitTimeout(withDefault, bad, "scan_timeout")
 
 	sev := strings.ToUpper(withDefault("fail_on_severity"))
 	if t, ok := scan.ParseSeverity(sev); ok && sev != "UNTRIAGED" {

@@ -42,12 +42,15 @@ func runCancelled(t *testing.T, j *job, inputs, environ map[string]string, sig s
 	if err != nil {
 		t.Fatalf("running the action: %v", err)
 	}
+	checkNoSecrets(t, out, []string{environ["AWS_SECRET_ACCESS_KEY"], environ["AWS_SESSION_TOKEN"]})
 	select {
 	case at := <-cancelledAt:
-		return out, exited.Sub(at)
+		if at.Before(exited) {
+			return out, exited.Sub(at)
+		}
 	default:
-		t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
 	}
+	t.Fatalf("the run ended (exit %d) before it was cancelled\n%s", out.ExitCode, out.Log)
 	return nil, 0
 }
 

@@ -196,6 +196,7 @@ type env struct {
 	srv    *ecrlocal.Server
 	url    string
 	client *ecr.Client
+	iam    *ecrlocal.IAM // the IAM middleware in front of srv, when a test puts one there
 }
 
 func start(t *testing.T) *env {

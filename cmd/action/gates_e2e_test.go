@@ -35,7 +35,8 @@ func startGates(t *testing.T, opts ecrlocal.Options, deny ...string) *env {
 			{Actions: []string{"ecr:*"}, Resources: []string{"*"}},
 			{Deny: true, Actions: deny, Resources: []string{"*"}},
 		}}
-		hs := httptest.NewServer(ecrlocal.NewIAM(direct.Server, p, ecrlocal.IAMOptions{}))
+		e.iam = ecrlocal.NewIAM(direct.Server, p, ecrlocal.IAMOptions{})
+		hs := httptest.NewServer(e.iam)
 		t.Cleanup(hs.Close)
 		e.url = hs.URL
 	}
@@ -122,7 +123,7 @@ func TestSigningGateEndToEnd(t *testing.T) {
 	t.Parallel()
 	t.Run("success", func(t *testing.T) {
 		sharedTest(t)
-		e := startGates(t, ecrlocal.Options{SigningDelay: 1500 * time.Millisecond})
+		e := startGates(t, ecrlocal.Options{SigningDelay: 4 * time.Second})
 		e.putSigning(t, "canvas-ta-*")
 		out := gateJob(t, e, "require_signature", "true", "signature_timeout", "30s")
 		if out.ExitCode != 0 {
@@ -134,9 +135,9 @@ func TestSigningGateEndToEnd(t *testing.T) {
 		if got := e.tags(t); !slices.Equal(got, []string{shortSHA, "latest"}) {
 			t.Errorf("tags %v", got)
 		}
-		// It waited: the signature was IN_PROGRESS for 1.5 s.
+		// It waited: the signature was IN_PROGRESS for 4 s after the push.
 		if n := e.srv.Calls()["DescribeImageSigningStatus"]; n < 2 {
-			t.Errorf("DescribeImageSigningStatus called %d times; the signature took 1.5 s", n)
+			t.Errorf("DescribeImageSigningStatus called %d times; the signature took 4 s", n)
 		}
 		for _, s := range []string{"## Signature", "signed", gateProfile, "COMPLETE"} {
 			if !strings.Contains(out.Summary, s) {
@@ -195,8 +196,9 @@ func TestSigningGateEndToEnd(t *testing.T) {
 			t.Fatalf("exit %d, want 1\n%s", out.ExitCode, out.Log)
 		}
 		wantError(t, out, "lack ecr:DescribeImageSigningStatus", "no tag was written")
-		if n := e.srv.Calls()["DescribeImageSigningStatus"]; n != 0 {
-			t.Errorf("the denied call reached ecrlocal %d times", n)
+		// A denied read ends the wait: one call, no retry.
+		if n := denials(e, "ecr:DescribeImageSigningStatus"); n != 1 {
+			t.Errorf("ecr:DescribeImageSigningStatus was denied %d times; want 1 (a denial is not read again)", n)
 		}
 		if got := e.tags(t); len(got) != 0 {
 			t.Errorf("tags %v written without the signature", got)
@@ -241,7 +243,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 		sharedTest(t)
 		e := startGates(t, ecrlocal.Options{Replication: map[string]ecrlocal.ReplicationBehavior{
 			"us-west-2":              {Delay: 300 * time.Millisecond},
-			euAccount + "/eu-west-1": {Delay: 1500 * time.Millisecond},
+			euAccount + "/eu-west-1": {Delay: 4 * time.Second},
 		}})
 		e.putReplication(t, "canvas-ta")
 		out := gateJob(t, e, "wait_for_replication", "true", "replication_timeout", "30s")
@@ -253,7 +255,7 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 			t.Errorf("outputs %v, want replicated_image_uris\n%s", out.Outputs, want)
 		}
 		if n := e.srv.Calls()["DescribeImageReplicationStatus"]; n < 2 {
-			t.Errorf("DescribeImageReplicationStatus called %d times; eu-west-1 took 1.5 s", n)
+			t.Errorf("DescribeImageReplicationStatus called %d times; eu-west-1 took 4 s", n)
 		}
 		for _, s := range []string{"## Replication", "us-west-2", "eu-west-1", "COMPLETE", uri(out, euAccount, "eu-west-1")} {
 			if !strings.Contains(out.Summary, s) {
@@ -311,6 +313,9 @@ func TestReplicationGateEndToEnd(t *testing.T) {
 			t.Fatalf("exit %d, want 1\n%s", out.ExitCode, out.Log)
 		}
 		wantError(t, out, "lack ecr:DescribeImageReplicationStatus")
+		if n := denials(e, "ecr:DescribeImageReplicationStatus"); n != 1 {
+			t.Errorf("ecr:DescribeImageReplicationStatus was denied %d times; want 1 (a denial is not read again)", n)
+		}
 		if out.Outputs["replication_status"] != "failed" || out.Outputs["replicated_image_uris"] != "" || out.Outputs["image_digest"] == "" {
 			t.Errorf("outputs %v", out.Outputs)
 		}
@@ -395,4 +400,15 @@ func TestCancelDuringTheGates(t *testing.T) {
 			t.Errorf("tags %v; the tags are written before replication is waited for", got)
 		}
 	})
+}
+
+// denials counts the calls of action the IAM middleware refused.
+func denials(e *env, action string) int {
+	n := 0
+	for _, d := range e.iam.Decisions() {
+		if d.Action == action && !d.Allowed {
+			n++
+		}
+	}
+	return n
 }

@@ -54,6 +54,16 @@ func TestSigningConfigurationAndStatus(t *testing.T) {
 			wantAPIError[*types.InvalidParameterException](t, err)
 		}
 	}
+	// The API Reference's pattern refuses what a repository name could not
+	// hold at that place: a trailing or leading separator, two in a row.
+	for _, f := range []string{"team/", "/x", "a..b", "-", "a//b", "*-"} {
+		cfg := &types.SigningConfiguration{Rules: []types.SigningRule{{SigningProfileArn: aws.String(testProfile), RepositoryFilters: []types.SigningRepositoryFilter{{Filter: aws.String(f), FilterType: types.SigningRepositoryFilterTypeWildcardMatch}}}}}
+		if _, err := e.client.PutSigningConfiguration(ctx, &ecr.PutSigningConfigurationInput{SigningConfiguration: cfg}); err == nil {
+			t.Errorf("PutSigningConfiguration with the filter %q succeeded", f)
+		} else {
+			wantAPIError[*types.InvalidParameterException](t, err)
+		}
+	}
 	cfg := &types.SigningConfiguration{Rules: []types.SigningRule{{SigningProfileArn: aws.String(testProfile), RepositoryFilters: []types.SigningRepositoryFilter{{Filter: aws.String("team/*"), FilterType: types.SigningRepositoryFilterTypeWildcardMatch}}}}}
 	if _, err := e.client.PutSigningConfiguration(ctx, &ecr.PutSigningConfigurationInput{SigningConfiguration: cfg}); err != nil {
 		t.Fatal(err)
@@ -147,15 +157,25 @@ func TestReplicationConfigurationAndStatus(t *testing.T) {
 		return types.ReplicationDestination{Region: aws.String(region), RegistryId: aws.String(account)}
 	}
 	for name, rules := range map[string][]types.ReplicationRule{
-		"itself":      {{Destinations: []types.ReplicationDestination{dest("us-east-1", DefaultAccount)}}},
-		"no dest":     {{Destinations: []types.ReplicationDestination{}}},
-		"bad account": {{Destinations: []types.ReplicationDestination{dest("us-west-2", "12345")}}},
-		"filter type": {{Destinations: []types.ReplicationDestination{dest("us-west-2", DefaultAccount)}, RepositoryFilters: []types.RepositoryFilter{{Filter: aws.String("team"), FilterType: "WILDCARD"}}}},
+		"itself":       {{Destinations: []types.ReplicationDestination{dest("us-east-1", DefaultAccount)}}},
+		"no dest":      {{Destinations: []types.ReplicationDestination{}}},
+		"bad account":  {{Destinations: []types.ReplicationDestination{dest("us-west-2", "12345")}}},
+		"filter type":  {{Destinations: []types.ReplicationDestination{dest("us-west-2", DefaultAccount)}, RepositoryFilters: []types.RepositoryFilter{{Filter: aws.String("team"), FilterType: "WILDCARD"}}}},
+		"short filter": {{Destinations: []types.ReplicationDestination{dest("us-west-2", DefaultAccount)}, RepositoryFilters: []types.RepositoryFilter{{Filter: aws.String("t"), FilterType: types.RepositoryFilterTypePrefixMatch}}}},
+		"upper case":   {{Destinations: []types.ReplicationDestination{dest("us-west-2", DefaultAccount)}, RepositoryFilters: []types.RepositoryFilter{{Filter: aws.String("Team"), FilterType: types.RepositoryFilterTypePrefixMatch}}}},
 	} {
 		if _, err := e.client.PutReplicationConfiguration(ctx, &ecr.PutReplicationConfigurationInput{ReplicationConfiguration: &types.ReplicationConfiguration{Rules: rules}}); err == nil {
 			t.Errorf("PutReplicationConfiguration with %s succeeded", name)
 		} else {
 			wantAPIError[*types.InvalidParameterException](t, err)
+		}
+	}
+	// A prefix may end in a separator (the pattern's last group takes
+	// [._-][a-z0-9]*): canvas-ta- covers canvas-ta-production-app.
+	for _, f := range []string{"canvas-ta-", "team/app_", "ab"} {
+		prefixed := []types.ReplicationRule{{Destinations: []types.ReplicationDestination{dest("us-west-2", DefaultAccount)}, RepositoryFilters: []types.RepositoryFilter{{Filter: aws.String(f), FilterType: types.RepositoryFilterTypePrefixMatch}}}}
+		if _, err := e.client.PutReplicationConfiguration(ctx, &ecr.PutReplicationConfigurationInput{ReplicationConfiguration: &types.ReplicationConfiguration{Rules: prefixed}}); err != nil {
+			t.Errorf("PutReplicationConfiguration with the prefix %q: %v", f, err)
 		}
 	}
 	rules := []types.ReplicationRule{

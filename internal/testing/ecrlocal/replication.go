@@ -29,7 +29,8 @@ import (
 // not the source, and is empty for an image no rule covered.
 
 var (
-	replicationFilterPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]+)*$`)
+	// RepositoryFilter.filter (API Reference), 2 to 256 characters.
+	replicationFilterPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$`)
 	destinationRegionPattern = regexp.MustCompile(`^[0-9a-z-]{2,25}$`)
 )
 

@@ -24,12 +24,13 @@ import (
 //
 // Where ECR's documentation is silent ecrlocal takes the stricter reading:
 // an image no rule covered answers an empty signingStatuses list (not an
-// error); a configuration with no rules is refused; a filter may hold only
-// the characters of a repository name and *.
+// error); a configuration with no rules is refused. A filter follows the
+// API Reference's pattern and length (SigningRepositoryFilter).
 
 var (
 	signingProfilePattern = regexp.MustCompile(`^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:/signing-profiles/[a-zA-Z0-9_]{2,}$`)
-	signingFilterPattern  = regexp.MustCompile(`^[a-z0-9._/*-]{1,256}$`)
+	// SigningRepositoryFilter.filter (API Reference): 1 to 256 characters.
+	signingFilterPattern = regexp.MustCompile(`^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$`)
 )
 
 // Signing statuses (types.SigningStatus).
@@ -80,7 +81,7 @@ func checkSigningConfig(c *signingConfigJSON) *apiError {
 			if f.FilterType != "WILDCARD_MATCH" {
 				return invalidParameter(at+".filterType", fmt.Sprintf("%q is not WILDCARD_MATCH", f.FilterType))
 			}
-			if !signingFilterPattern.MatchString(f.Filter) {
+			if len(f.Filter) > 256 || !signingFilterPattern.MatchString(f.Filter) {
 				return invalidParameter(at+".filter", fmt.Sprintf("%q is not a repository name pattern (lower-case letters, digits, . _ - / and *)", f.Filter))
 			}
 		}

@@ -171,7 +171,7 @@ func TestLifecycleArchiveDays(t *testing.T) {
 		t.Fatalf("without lifecycle_archive_days: exit %d\n%s", out.ExitCode, out.Log)
 	}
 	got, err = e.client.GetLifecyclePolicy(context.Background(), &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(repoName)})
-	if err != nil || strings.Contains(aws.ToString(got.LifecyclePolicyText), "transition") {
-		t.Errorf("the archive rule stayed: %v\n%s", err, aws.ToString(got.LifecyclePolicyText))
+	if err != nil || strings.Contains(aws.ToString(got.LifecyclePolicyText), "transition") || !strings.Contains(aws.ToString(got.LifecyclePolicyText), "keep the last") {
+		t.Errorf("the archive rule stayed, or the keep-last rule did not come back: %v\n%s", err, aws.ToString(got.LifecyclePolicyText))
 	}
 }

@@ -280,7 +280,7 @@ func goProgram(t *testing.T) []byte {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH")
+		t.Fatalf("the go command is not on PATH: %v", err) // the harness builds the action with it
 	}
 	dir := t.TempDir()
 	files := map[string]string{

@@ -230,7 +230,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *vulndb != "" {
 		var err error
 		if db, err = ecrlocal.LoadVulnDB(*vulndb); err != nil {
-			return err
+			return fmt.Errorf("-vulndb: %w", err)
 		}
 	}
 	srv, err := ecrlocal.New(ecrlocal.Options{Account: *account, Region: *region, DataDir: *data, VulnDB: db, ScanDelay: *scanDelay, TokenTTL: *tokenTTL, RestoreDelay: *restoreDelay, CreateDelay: *createDelay, NoDigestPushScan: *noDigestScan,

@@ -88,8 +88,14 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-replication", "us-west-2=-1s"},
 		{"-replication", "=1s"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
-			t.Errorf("run(%q) succeeded, want an error", args)
+		// A cancelled context: a flag that slipped through ends the run at
+		// once instead of serving; the error must name the flag.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := run(ctx, args, io.Discard, io.Discard)
+		named := err != nil && slices.ContainsFunc(args, func(a string) bool { return strings.Contains(err.Error(), strings.TrimPrefix(a, "-")) })
+		if !named {
+			t.Errorf("run(%q) = %v, want an error naming what is wrong", args, err)
 		}
 	}
 }

@@ -59,7 +59,6 @@ type run struct {
 
 	// the signing and replication gates (gates.go)
 	gates  *gateRun
-	signed bool // the signing gate let the tags be written
 	tagged bool // the tags phase wrote (or found) every tag
 
 	// repository

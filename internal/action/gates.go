@@ -86,17 +86,16 @@ func checkGates(ctx context.Context, wf *report.Workflow, cfg *config.Config, cl
 	return g, nil
 }
 
-// signature runs the signing gate and reports whether the tags may be
-// written: true when require_signature is false or the image is signed.
+// signature runs the signing gate, when require_signature asks for it.
 // scanPassed false (the scan gate failed or could not decide) skips the
 // wait: no tag is written either way.
-func (g *gateRun) signature(ctx context.Context, clk clock.Clock, wf *report.Workflow, client *ecr.Client, digest string, scanPassed bool) bool {
+func (g *gateRun) signature(ctx context.Context, clk clock.Clock, wf *report.Workflow, client *ecr.Client, digest string, scanPassed bool) {
 	if !g.cfg.RequireSignature {
-		return true
+		return
 	}
 	if !scanPassed {
 		g.sigSkipped = "the scan gate did not pass"
-		return false
+		return
 	}
 	end := wf.Group("Signature")
 	defer end()
@@ -105,11 +104,15 @@ func (g *gateRun) signature(ctx context.Context, clk clock.Clock, wf *report.Wor
 		Pace: gates.Pace{Timeout: g.cfg.SignatureTimeout, Clock: clk},
 		Logf: wf.Infof,
 	})
-	if g.sigErr != nil {
-		return false
+	if g.sigErr == nil {
+		wf.Infof("signature of %s: %s after %.1f s", digest, g.sig.Outcome, g.sig.Waited.Seconds())
 	}
-	wf.Infof("signature of %s: %s after %.1f s", digest, g.sig.Outcome, g.sig.Waited.Seconds())
-	return g.sig.Outcome == gates.SignatureSigned
+}
+
+// signed reports whether the signing gate lets the tags be written: true
+// when require_signature is false or the image is signed.
+func (g *gateRun) signed() bool {
+	return !g.cfg.RequireSignature || (g.sigErr == nil && g.sig != nil && g.sig.Outcome == gates.SignatureSigned)
 }
 
 // stopsWrites reports whether a gate ended on an error (a permission
@@ -192,22 +195,16 @@ func (g *gateRun) failures(ctx context.Context, digest string) []failure {
 		title, msg := diagnose.Failure(diagnose.Signing, g.sigErr, false, diagnose.Facts{Digest: digest})
 		out = append(out, failure{title, msg})
 	case g.sig != nil && g.sig.Outcome != gates.SignatureSigned:
-		title := "Signature failed"
-		if g.sig.Outcome == gates.SignatureTimedOut {
-			title = "Signature timed out"
-		}
-		out = append(out, failure{title, g.sig.Message(g.cfg.SignatureTimeout) + "\n\nThe image is in the repository by digest only: no tag was written."})
+		title, msg := diagnose.SignatureOutcome(g.sig, g.cfg.SignatureTimeout)
+		out = append(out, failure{title, msg})
 	}
 	switch {
 	case g.replErr != nil:
 		title, msg := diagnose.Failure(diagnose.Replication, g.replErr, ctx.Err() != nil, diagnose.Facts{Digest: digest})
 		out = append(out, failure{title, msg})
 	case g.repl != nil && !g.repl.OK():
-		title := "Replication failed"
-		if g.replicationStatus() == gates.ReplicationTimedOut {
-			title = "Replication timed out"
-		}
-		out = append(out, failure{title, g.repl.Message(g.cfg.ReplicationTimeout)})
+		title, msg := diagnose.ReplicationOutcome(g.repl, g.cfg.ReplicationTimeout)
+		out = append(out, failure{title, msg})
 	}
 	return out
 }
@@ -297,7 +294,7 @@ func (r *run) signingGate(ctx context.Context) error {
 	if r.img == nil {
 		return nil
 	}
-	r.signed = r.gates.signature(ctx, r.clk, r.wf, r.client, r.img.pushed.Digest, r.scanPassed())
+	r.gates.signature(ctx, r.clk, r.wf, r.client, r.img.pushed.Digest, r.scanPassed())
 	if ctx.Err() != nil {
 		return r.fail(ctx, diagnose.Signing, ctx.Err())
 	}

@@ -303,7 +303,7 @@ func (r *run) tags(ctx context.Context) error {
 	if img == nil {
 		return nil
 	}
-	if !r.scanPassed() || !r.signed {
+	if !r.scanPassed() || !r.gates.signed() {
 		if img.plan.Writes() {
 			img.withheld = true
 			r.wf.Infof("no tag written: %s, so %s stays in the repository by digest only", r.gates.withheld(r.scanPassed()), img.pushed.Digest)

@@ -162,8 +162,8 @@ func TestWaitSigned(t *testing.T) {
 		if res.Waited != 12*time.Second || f.reads != 5 {
 			t.Errorf("waited %s over %d reads, want 12s over 5", res.Waited, f.reads)
 		}
-		if res.Message(time.Minute) != "" {
-			t.Errorf("message for a signed image: %s", res.Message(time.Minute))
+		if len(res.Profiles) != 1 || res.Profiles[0].Status != string(types.SigningStatusComplete) {
+			t.Errorf("profiles of a signed image: %+v", res.Profiles)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -173,8 +173,8 @@ func TestWaitSigned(t *testing.T) {
 		if err != nil || res.Outcome != SignatureTimedOut || res.Waited != time.Minute {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
-		if m := res.Message(time.Minute); !strings.Contains(m, "not complete within signature_timeout (1m0s)") || !strings.Contains(m, "IN_PROGRESS") {
-			t.Errorf("message: %s", m)
+		if len(res.Profiles) != 1 || res.Profiles[0].Status != string(types.SigningStatusInProgress) || DescribeProfiles(res.Profiles) != profile+" IN_PROGRESS" {
+			t.Errorf("profiles: %+v (%s)", res.Profiles, DescribeProfiles(res.Profiles))
 		}
 	})
 	t.Run("never reported", func(t *testing.T) {
@@ -182,8 +182,8 @@ func TestWaitSigned(t *testing.T) {
 		if err != nil || res.Outcome != SignatureTimedOut {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
-		if m := res.Message(time.Minute); !strings.Contains(m, "no signing status") || !strings.Contains(m, "pushed before the signing configuration") {
-			t.Errorf("message: %s", m)
+		if len(res.Profiles) != 1 || res.Profiles[0].Status != "" {
+			t.Errorf("profiles of an image ECR reports nothing for: %+v", res.Profiles)
 		}
 	})
 	t.Run("failure", func(t *testing.T) {
@@ -196,8 +196,8 @@ func TestWaitSigned(t *testing.T) {
 		if err != nil || res.Outcome != SignatureFailed || res.Waited != 3*time.Second {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
-		if m := res.Message(time.Minute); !strings.Contains(m, "FAILED SIGNING_FAILED: the profile is revoked") {
-			t.Errorf("message: %s", m)
+		if p := res.Profiles; len(p) != 1 || p[0].Status != string(types.SigningStatusFailed) || p[0].FailureCode != "SIGNING_FAILED" || p[0].FailureReason != "the profile is revoked" {
+			t.Errorf("profiles: %+v", p)
 		}
 	})
 	t.Run("access denied ends the wait at once", func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestWaitSigned(t *testing.T) {
 			return signed(types.SigningStatusComplete), nil
 		}}
 		res, err := WaitSigned(context.Background(), f, SigningOptions{Repository: "team/app", Digest: digest, Profiles: []string{profile, profile + "2"}, Pace: Pace{Timeout: 20 * time.Second, Clock: clk}})
-		if err != nil || res.Outcome != SignatureTimedOut || !strings.Contains(res.Message(20*time.Second), profile+"2 not reported") {
+		if err != nil || res.Outcome != SignatureTimedOut || !strings.Contains(DescribeProfiles(res.Profiles), profile+"2 not reported") {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 	})
@@ -306,7 +306,7 @@ func TestWaitReplicated(t *testing.T) {
 			}
 			return []types.ImageReplicationStatus{replStatus(dests[0], types.ReplicationStatusComplete), replStatus(dests[1], types.ReplicationStatusComplete)}, nil
 		})
-		if err != nil || !res.OK() || res.Outcome() != ReplicationComplete || res.Message(time.Minute) != "" {
+		if err != nil || !res.OK() || res.Outcome() != ReplicationComplete {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 		var uris []string
@@ -324,9 +324,8 @@ func TestWaitReplicated(t *testing.T) {
 		if err != nil || res.OK() || !res.TimedOut || res.Outcome() != ReplicationTimedOut || res.Waited != time.Minute {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
-		m := res.Message(time.Minute)
-		if !strings.Contains(m, "210987654321 in cn-north-1 (not reported)") || !strings.Contains(m, "Replicated (in replicated_image_uris): 123456789012 in us-west-2") {
-			t.Errorf("message: %s", m)
+		if d := res.Destinations; len(d) != 2 || d[0].Status != string(types.ReplicationStatusComplete) || d[1].Status != "" || d[1].String() != "210987654321 in cn-north-1" {
+			t.Errorf("destinations: %+v", d)
 		}
 		if c := res.Complete(); len(c) != 1 || c[0].URI != west {
 			t.Errorf("complete: %+v", c)
@@ -343,9 +342,8 @@ func TestWaitReplicated(t *testing.T) {
 		if err != nil || res.OK() || res.TimedOut || res.Outcome() != ReplicationFailed || res.Waited != 7*time.Second {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
-		m := res.Message(time.Minute)
-		if !strings.Contains(m, "Replication failed to: 123456789012 in us-west-2 (FAILED REPLICATION_FAILED)") || !strings.Contains(m, "Replicated (in replicated_image_uris): 210987654321 in cn-north-1") {
-			t.Errorf("message: %s", m)
+		if d := res.Destinations; len(d) != 2 || d[0].Status != string(types.ReplicationStatusFailed) || d[0].FailureCode != "REPLICATION_FAILED" || d[1].Status != string(types.ReplicationStatusComplete) {
+			t.Errorf("destinations: %+v", d)
 		}
 		if c := res.Complete(); len(c) != 1 || c[0].URI != china {
 			t.Errorf("complete: %+v", c)

@@ -233,39 +233,3 @@ func describeDestinations(ds []DestinationStatus) string {
 func imageURI(d Destination, repository, digest string) string {
 	return awsauth.RegistryIn(d.RegistryID, d.Region).String() + "/" + repository + "@" + digest
 }
-
-// Message says what a result that is not OK means; "" when it is.
-func (r *ReplicationResult) Message(timeout time.Duration) string {
-	if r.OK() {
-		return ""
-	}
-	var failed, pending, done []string
-	for _, d := range r.Destinations {
-		switch d.Status {
-		case string(types.ReplicationStatusComplete):
-			done = append(done, d.Destination.String())
-		case string(types.ReplicationStatusFailed):
-			failed = append(failed, fmt.Sprintf("%s (FAILED %s)", d.Destination, d.FailureCode))
-		default:
-			st := d.Status
-			if st == "" {
-				st = "not reported"
-			}
-			pending = append(pending, fmt.Sprintf("%s (%s)", d.Destination, st))
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "The image %s is in the source repository and its tags are written, but it is not replicated everywhere.", r.Digest)
-	if len(failed) > 0 {
-		fmt.Fprintf(&b, "\nReplication failed to: %s. Check the destination registry's permissions policy (for another account) and the replication rule.", strings.Join(failed, ", "))
-	}
-	if len(pending) > 0 {
-		fmt.Fprintf(&b, "\nNot complete within replication_timeout (%s): %s. Raise replication_timeout, or re-run to wait again.", timeout, strings.Join(pending, ", "))
-	}
-	if len(done) > 0 {
-		fmt.Fprintf(&b, "\nReplicated (in replicated_image_uris): %s.", strings.Join(done, ", "))
-	} else {
-		b.WriteString("\nNo destination has the image yet; replicated_image_uris is empty.")
-	}
-	return b.String()
-}

@@ -154,7 +154,7 @@ func WaitSigned(ctx context.Context, api SigningAPI, o SigningOptions) (*Signing
 			return false, err
 		}
 		res.Profiles = profileStatuses(o.Profiles, out.SigningStatuses)
-		if s := describeProfiles(res.Profiles); s != last {
+		if s := DescribeProfiles(res.Profiles); s != last {
 			o.Logf("signing of %s: %s", o.Digest, s)
 			last = s
 		}
@@ -202,7 +202,9 @@ func profileStatuses(expected []string, got []types.ImageSigningStatus) []Profil
 	return out
 }
 
-func describeProfiles(ps []ProfileStatus) string {
+// DescribeProfiles lists each profile with its status, for the log and
+// messages: "<profile> COMPLETE, <profile> not reported".
+func DescribeProfiles(ps []ProfileStatus) string {
 	var parts []string
 	for _, p := range ps {
 		st := p.Status
@@ -212,29 +214,4 @@ func describeProfiles(ps []ProfileStatus) string {
 		parts = append(parts, p.Profile+" "+st)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// Message says what a result that is not SignatureSigned means and what
-// to do; "" for a signed image.
-func (r *SigningResult) Message(timeout time.Duration) string {
-	switch r.Outcome {
-	case SignatureFailed:
-		var lines []string
-		for _, p := range r.Profiles {
-			if p.Status == string(types.SigningStatusFailed) {
-				lines = append(lines, fmt.Sprintf("%s: FAILED %s: %s", p.Profile, p.FailureCode, p.FailureReason))
-			}
-		}
-		return fmt.Sprintf("ECR managed signing of %s failed:\n%s\nCheck that the signing profile is active and that the role that pushes images may sign with it (signer:SignPayload).", r.Digest, strings.Join(lines, "\n"))
-	case SignatureTimedOut:
-		reported := false
-		for _, p := range r.Profiles {
-			reported = reported || p.Status != ""
-		}
-		if !reported {
-			return fmt.Sprintf("ECR reported no signing status for %s within signature_timeout (%s). ECR signs an image when it is pushed: an image pushed before the signing configuration covered the repository is never signed (push it again under a new digest), otherwise raise signature_timeout.", r.Digest, timeout)
-		}
-		return fmt.Sprintf("The signature of %s was not complete within signature_timeout (%s): %s. Raise signature_timeout, or re-run to wait again.", r.Digest, timeout, describeProfiles(r.Profiles))
-	}
-	return ""
 }

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -59,9 +58,6 @@ type Options struct {
 	// org.opencontainers.image.title annotation, which oras uses when it
 	// pulls. Optional.
 	Title string
-	// Annotations go on the manifest. Keep them free of times and run
-	// ids if a re-run must give the same digest.
-	Annotations map[string]string
 }
 
 // manifest is written by hand rather than as a v1.Manifest so that the
@@ -116,48 +112,26 @@ func New(subject v1.Descriptor, artifactType string, doc []byte, opts Options) (
 		Config:        EmptyDescriptor(),
 		Layers:        []v1.Descriptor{*ld},
 		Subject:       &sub,
-		Annotations:   sortedCopy(opts.Annotations),
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	return partial.CompressedToImage(&artifact{raw: raw, layer: layer, digest: ld.Digest})
-}
-
-func sortedCopy(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // encoding/json sorts map keys too; copying keeps the caller's map out
-	out := make(map[string]string, len(m))
-	for _, k := range keys {
-		out[k] = m[k]
-	}
-	return out
+	return partial.CompressedToImage(&artifact{raw: raw, layer: layer, digest: ld.Digest, artifactType: artifactType})
 }
 
 // artifact is the partial.CompressedImageCore behind New's image.
 type artifact struct {
-	raw    []byte
-	layer  v1.Layer
-	digest v1.Hash
+	raw          []byte
+	layer        v1.Layer
+	digest       v1.Hash
+	artifactType string
 }
 
 func (a *artifact) RawConfigFile() ([]byte, error)      { return []byte(emptyJSON), nil }
 func (a *artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 func (a *artifact) RawManifest() ([]byte, error)        { return a.raw, nil }
-func (a *artifact) ArtifactType() (string, error) {
-	var m struct {
-		ArtifactType string `json:"artifactType"`
-	}
-	err := json.Unmarshal(a.raw, &m)
-	return m.ArtifactType, err
-}
+func (a *artifact) ArtifactType() (string, error)       { return a.artifactType, nil }
 
 func (a *artifact) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	switch h {

@@ -18,7 +18,6 @@ package action
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -27,7 +26,6 @@ import (
 	"github.com/org/ecr-action/internal/config"
 	"github.com/org/ecr-action/internal/diagnose"
 	"github.com/org/ecr-action/internal/gates"
-	"github.com/org/ecr-action/internal/markdown"
 	"github.com/org/ecr-action/internal/report"
 )
 
@@ -212,69 +210,15 @@ func (g *gateRun) failures(ctx context.Context, digest string) []failure {
 // summary is the job summary's section on the gates; "" when neither was
 // asked for.
 func (g *gateRun) summary() string {
-	if !g.cfg.RequireSignature && !g.cfg.WaitForReplication {
-		return ""
-	}
-	var b strings.Builder
+	var sig *report.SignatureGate
 	if g.cfg.RequireSignature {
-		b.WriteString("## Signature\n\n")
-		switch {
-		case g.sigSkipped != "":
-			fmt.Fprintf(&b, "Not waited for: %s, so no tag was written.\n", g.sigSkipped)
-		case g.sigErr != nil:
-			fmt.Fprintf(&b, "**Could not be read**: %s\n", cell(g.sigErr.Error()))
-		default:
-			fmt.Fprintf(&b, "**%s** after %.1f s (signature_timeout %s).\n\n", g.sig.Outcome, g.sig.Waited.Seconds(), g.cfg.SignatureTimeout)
-			b.WriteString("| Signing profile | Status | Failure |\n|---|---|---|\n")
-			for _, p := range g.sig.Profiles {
-				st := p.Status
-				if st == "" {
-					st = "not reported"
-				}
-				fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(p.Profile), cell(st), cell(strings.TrimSpace(p.FailureCode+" "+p.FailureReason)))
-			}
-		}
+		sig = &report.SignatureGate{Skipped: g.sigSkipped, Err: g.sigErr, Result: g.sig, Timeout: g.cfg.SignatureTimeout}
 	}
+	var repl *report.ReplicationGate
 	if g.cfg.WaitForReplication {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString("## Replication\n\n")
-		switch {
-		case g.replSkipped != "":
-			fmt.Fprintf(&b, "Not waited for: %s.\n", g.replSkipped)
-		case g.replErr != nil:
-			fmt.Fprintf(&b, "**Could not be read**: %s\n", cell(g.replErr.Error()))
-		default:
-			fmt.Fprintf(&b, "**%s**: %d of %d destination(s) complete after %.1f s (replication_timeout %s).\n\n", g.replicationStatus(), len(g.repl.Complete()), len(g.repl.Destinations), g.repl.Waited.Seconds(), g.cfg.ReplicationTimeout)
-			b.WriteString("| Region | Registry | Status | Image |\n|---|---|---|---|\n")
-			for _, d := range g.repl.Destinations {
-				st := d.Status
-				if st == "" {
-					st = "not reported"
-				}
-				if d.FailureCode != "" {
-					st += " (" + d.FailureCode + ")"
-				}
-				uri := "—"
-				if d.URI != "" {
-					uri = cell(d.URI)
-				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(d.Region), cell(d.RegistryID), cell(st), uri)
-			}
-		}
+		repl = &report.ReplicationGate{Skipped: g.replSkipped, Err: g.replErr, Result: g.repl, Status: g.replicationStatus(), Timeout: g.cfg.ReplicationTimeout}
 	}
-	return b.String()
-}
-
-// cell makes text safe in a Markdown table cell, at most 300 characters
-// of it.
-func cell(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 300 {
-		s = strings.ToValidUTF8(s[:300], "") + "…"
-	}
-	return markdown.Cell(s)
+	return report.RenderGates(sig, repl)
 }
 
 // gateSetup reads the registry's signing and replication set-up for the

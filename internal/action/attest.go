@@ -392,24 +392,11 @@ func generateSBOM(ctx context.Context, s subject, repoName, tool string) ([]byte
 	if created.IsZero() {
 		created = time.Unix(0, 0)
 	}
-	layers, err := s.img.Layers()
-	if err != nil {
-		return fail(fmt.Errorf("reading the image's layers: %w", err))
-	}
-	inv, err := sbom.Scan(ctx, layers, sbom.Limits{})
+	b, inv, err := sbom.Generate(ctx, s.img, s.platform, sbom.Options{Created: created.UTC(), Tool: tool, Repository: repoName})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
-		return fail(err)
-	}
-	doc, err := sbom.Build(inv, sbom.Image{Digest: s.desc.Digest, Platform: s.platform, Repository: repoName},
-		sbom.Options{Created: created.UTC(), Tool: tool, Repository: repoName})
-	if err != nil {
-		return fail(err)
-	}
-	b, err := doc.Encode()
-	if err != nil {
 		return fail(err)
 	}
 	mods := 0

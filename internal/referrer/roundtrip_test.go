@@ -69,7 +69,7 @@ func TestSBOMAndProvenanceAsReferrers(t *testing.T) {
 	platform := v1.Platform{OS: "linux", Architecture: "amd64"}
 	created := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	run := func() (v1.Hash, v1.Hash) {
-		doc, err := sbom.Generate(context.Background(), img, platform, sbom.Options{Created: created, Tool: "ecr-action-v1.4.0", Repository: repo.String()})
+		doc, _, err := sbom.Generate(context.Background(), img, platform, sbom.Options{Created: created, Tool: "ecr-action-v1.4.0", Repository: repo.String()})
 		if err != nil {
 			t.Fatal(err)
 		}

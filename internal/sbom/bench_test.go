@@ -156,7 +156,7 @@ func benchSBOM(b *testing.B, block []byte, mkLayer func(li int, perLayer int64, 
 		}()
 		b.StartTimer()
 		start := time.Now()
-		out, err := Generate(context.Background(), img, amd64, opts)
+		out, _, err := Generate(context.Background(), img, amd64, opts)
 		elapsed := time.Since(start)
 		b.StopTimer()
 		close(stop)

@@ -224,7 +224,7 @@ func TestGoBinaryModules(t *testing.T) {
 		t.Errorf("modules = %v, want go-cmp v0.7.0 and the replaced example.com/greeting v1.2.3", gotPaths)
 	}
 
-	out, err := Generate(context.Background(), img, amd64, opts)
+	out, _, err := Generate(context.Background(), img, amd64, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,11 +370,11 @@ func TestDeterministic(t *testing.T) {
 			layerOf(t, file("lib/apk/db/installed", readTestdata(t, "apk-installed"))),
 		)
 	}
-	a, err := Generate(context.Background(), mk(), amd64, opts)
+	a, _, err := Generate(context.Background(), mk(), amd64, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Generate(context.Background(), mk(), amd64, opts)
+	b, _, err := Generate(context.Background(), mk(), amd64, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestDeterministic(t *testing.T) {
 	}
 	withRepo := opts
 	withRepo.Repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app"
-	r, err := Generate(context.Background(), mk(), v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, withRepo)
+	r, _, err := Generate(context.Background(), mk(), v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, withRepo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestDeterministic(t *testing.T) {
 	}
 	// A different platform of the same content is a different document
 	// only through the platform; a different time only through created.
-	c, _ := Generate(context.Background(), mk(), amd64, Options{Created: created.Add(time.Hour), Tool: opts.Tool})
+	c, _, _ := Generate(context.Background(), mk(), amd64, Options{Created: created.Add(time.Hour), Tool: opts.Tool})
 	if bytes.Equal(a, c) {
 		t.Error("a different creation time gave the same bytes")
 	}

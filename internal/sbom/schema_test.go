@@ -78,7 +78,7 @@ func TestDocumentsValidateAgainstSPDX23(t *testing.T) {
 	}
 	for name, entries := range images {
 		t.Run(name, func(t *testing.T) {
-			out, err := Generate(context.Background(), imageOf(t, layerOf(t, entries...)), amd64, opts)
+			out, _, err := Generate(context.Background(), imageOf(t, layerOf(t, entries...)), amd64, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +88,7 @@ func TestDocumentsValidateAgainstSPDX23(t *testing.T) {
 		})
 	}
 
-	out, err := Generate(context.Background(), imageOf(t, layerOf(t, images["debian"]...)), amd64, opts)
+	out, _, err := Generate(context.Background(), imageOf(t, layerOf(t, images["debian"]...)), amd64, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

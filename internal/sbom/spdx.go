@@ -116,27 +116,29 @@ const DefaultNamespacePrefix = "https://spdx.org/spdxdocs/ecr-action"
 // notRead is the document comment: what an empty list does not prove.
 const notRead = "Packages read from the image's merged layers: dpkg (var/lib/dpkg/status, var/lib/dpkg/status.d/*), apk (lib/apk/db/installed), and the module lists of Go 1.18+ ELF executables' build information. Not read: rpm databases, other package managers' manifests (npm, pip, gem, jar, cargo, composer, nuget), files no package database lists, Go executables without build information or built before Go 1.18, hard and symbolic links. Licences are not concluded."
 
-// Generate reads img once and returns its SPDX 2.3 JSON document. img is
-// one platform's image (for an index, call it for each platform's image);
-// platform is that image's platform, as the index lists it.
-func Generate(ctx context.Context, img v1.Image, platform v1.Platform, opts Options) ([]byte, error) {
+// Generate reads img once and returns its SPDX 2.3 JSON document and
+// what it found. img is one platform's image (for an index, call it for
+// each platform's image); platform is that image's platform, as the index
+// lists it.
+func Generate(ctx context.Context, img v1.Image, platform v1.Platform, opts Options) ([]byte, *Inventory, error) {
 	digest, err := img.Digest()
 	if err != nil {
-		return nil, fmt.Errorf("reading the image digest: %w", err)
+		return nil, nil, fmt.Errorf("reading the image digest: %w", err)
 	}
 	layers, err := img.Layers()
 	if err != nil {
-		return nil, fmt.Errorf("reading the image's layers: %w", err)
+		return nil, nil, fmt.Errorf("reading the image's layers: %w", err)
 	}
 	inv, err := Scan(ctx, layers, opts.Limits)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	doc, err := Build(inv, Image{Digest: digest, Platform: platform, Repository: opts.Repository}, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return doc.Encode()
+	b, err := doc.Encode()
+	return b, inv, err
 }
 
 // Encode writes the document as indented JSON with a final newline.
